@@ -1,0 +1,37 @@
+# The commands a newcomer needs. Each target creates what it uses (virtual environment,
+# packages, Chromium) on first run; a fresh machine needs only python3, make, git and apt.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+SAM_VENV := $(VENV)/sam
+SAM := $(SAM_VENV)/bin/sam
+
+.PHONY: dev test lint bench build deploy clean
+
+dev: $(INSTALLED)  ## run the whole product locally (embedded AWS, API, example site)
+	$(BIN)/clinic dev
+
+test: $(INSTALLED)  ## run every test
+	$(BIN)/pytest
+
+build: $(SAM)  ## sam build (Makefile build method: no Docker, no python3.13 needed)
+	$(SAM) build
+
+deploy: build  ## deploy to AWS (asks for parameters the first time)
+	$(SAM) deploy --guided
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV) || { apt-get update -q && apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(SAM): pyproject.toml $(INSTALLED)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet --group sam
+	touch $@
