@@ -1,0 +1,1 @@
+"""The clinic backend's Lambda code: articles, consultation requests, staff notifications."""

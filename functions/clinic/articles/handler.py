@@ -1,0 +1,161 @@
+"""GET /articles, /articles/{slug}, /tags, /feed.json, /sitemap.xml."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import warnings
+from datetime import UTC, datetime
+from functools import cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
+
+from clinic.articles.models import (
+    SLUG_MAX_LENGTH,
+    SLUG_PATTERN,
+    Article,
+    ArticlePage,
+    TagList,
+)
+from clinic.articles.service import (
+    ArticleCatalog,
+    PublishedContent,
+    Redirect,
+    SiteLinks,
+    render_json_feed,
+    render_sitemap,
+)
+from clinic.common.errors import ErrorEnvelope, NotFound
+from clinic.common.http import JSON, install_error_handlers
+from clinic.common.settings import EnvironmentSettings
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+app = APIGatewayHttpResolver(enable_validation=True)
+install_error_handlers(app, logger)
+
+FEED_SIZE = 20
+# Only the article route counts something; the others have no metric to flush (Powertools' advice).
+warnings.filterwarnings("ignore", "No application metrics to publish*")
+
+
+class ArticlesSettings(EnvironmentSettings):
+    content_bucket: str = Field(min_length=3)
+    content_prefix: str = "published/"
+    cache_ttl_seconds: float = Field(default=60, ge=0, le=3600)
+    cache_control: str = "public, max-age=60, s-maxage=300"
+    site_base_url: str = Field(pattern=r"^https?://[^\s/]+")
+    article_path_pattern: str = Field(default="/articles/{slug}/", pattern=r"\{slug\}")
+    site_name: str = "Clinic articles"
+
+
+@cache
+def settings() -> ArticlesSettings:
+    return ArticlesSettings.from_environment()
+
+
+@cache
+def catalog() -> ArticleCatalog:
+    config = settings()
+    content = PublishedContent(config.content_bucket, config.content_prefix, config.cache_ttl_seconds)
+    links = SiteLinks(config.site_base_url, config.article_path_pattern, config.site_name)
+    return ArticleCatalog(content, links)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def cacheable(body: str, content_type: str = JSON) -> Response[str]:
+    """A 200 with a strong ETag and the configured Cache-Control, or a 304 when the client has it."""
+    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": settings().cache_control}
+    if _etag_matches(app.current_event.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers, body="")
+    return Response(status_code=200, content_type=content_type, body=body, headers=headers)
+
+
+def _documented(model: Any, *errors: int) -> dict[int, Any]:
+    """OpenAPI responses: the success model, 304, and the error envelope for each error status."""
+    responses: dict[int, Any] = {
+        200: {"description": "OK", "content": {"application/json": {"model": model}}},
+        304: {"description": "Not modified: the client's copy (If-None-Match) is current."},
+    }
+    for status in (*errors, 503):
+        responses[status] = {
+            "description": "Error",
+            "content": {"application/json": {"model": ErrorEnvelope}},
+        }
+    return responses
+
+
+SlugParam = Annotated[str, Path(description="The article's slug (or an old alias of it).")]
+_SLUG = re.compile(SLUG_PATTERN)
+
+
+@app.get("/articles", responses=_documented(ArticlePage, 422))
+def list_articles(
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    cursor: Annotated[str | None, Query(max_length=256)] = None,
+    tag: Annotated[str | None, Query(max_length=SLUG_MAX_LENGTH, pattern=SLUG_PATTERN)] = None,
+) -> Response[str]:
+    page = catalog().page(now=_now(), limit=limit, cursor=cursor, tag=tag)
+    return cacheable(page.model_dump_json())
+
+
+@app.get("/articles/<slug>", responses={**_documented(Article, 404), 301: {"description": "Moved: an alias"}})
+def get_article(slug: SlugParam) -> Response[str]:
+    try:
+        if len(slug) > SLUG_MAX_LENGTH or not _SLUG.fullmatch(slug):
+            raise NotFound()
+        found = catalog().article(slug, _now())
+    except NotFound:
+        metrics.add_metric(name="ArticleNotFound", unit=MetricUnit.Count, value=1)
+        raise
+    if isinstance(found, Redirect):
+        headers = {"Location": f"/articles/{found.slug}", "Cache-Control": settings().cache_control}
+        return Response(status_code=301, headers=headers, body="")
+    metrics.add_metric(name="ArticleServed", unit=MetricUnit.Count, value=1)
+    return cacheable(found.model_dump_json())
+
+
+@app.get("/tags", responses=_documented(TagList))
+def list_tags() -> Response[str]:
+    return cacheable(catalog().tags(_now()).model_dump_json())
+
+
+@app.get("/feed.json", responses=_documented(dict))
+def json_feed() -> Response[str]:
+    entries = catalog().feed_entries(_now(), FEED_SIZE)
+    feed_url = f"https://{app.current_event.request_context.domain_name}/feed.json"
+    feed = render_json_feed(entries, catalog().links, feed_url)
+    return cacheable(json.dumps(feed, ensure_ascii=False), "application/feed+json")
+
+
+@app.get("/sitemap.xml", responses=_documented(str))
+def sitemap() -> Response[str]:
+    return cacheable(render_sitemap(catalog().published(_now()), catalog().links), "application/xml")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    catalog()  # settings are validated on the first event: a misconfigured function fails loudly
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""What the functions share: settings, the error envelope, HTTP helpers."""
