@@ -1,0 +1,60 @@
+"""The `clinic` command: `clinic publish` for editors, `clinic dev` for the local stack."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from clinic_infra.content import ContentError
+from clinic_infra.publish import DEFAULT_PREFIX, publish
+
+
+def _publish(args: argparse.Namespace) -> int:
+    try:
+        publish(args.content_dir, args.bucket, prefix=args.prefix, dry_run=args.dry_run)
+    except ContentError as error:
+        print("Nothing was published: fix these articles first.", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except (BotoCoreError, ClientError) as error:
+        print(f"Publishing failed talking to S3: {error}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from clinic_infra.local.stack import run_dev  # the local stack needs the dev extra
+
+    return run_dev(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clinic", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    publish_cmd = commands.add_parser("publish", help="validate content/ and publish it to S3")
+    publish_cmd.add_argument("--bucket", required=True, help="the stack's ContentBucketName output")
+    publish_cmd.add_argument("--content-dir", type=Path, default=Path("content"))
+    publish_cmd.add_argument("--prefix", default=DEFAULT_PREFIX, help=argparse.SUPPRESS)
+    publish_cmd.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
+    publish_cmd.set_defaults(run=_publish)
+
+    dev_cmd = commands.add_parser("dev", help="run the whole product locally against an embedded AWS")
+    from clinic_infra.local.options import add_dev_options
+
+    add_dev_options(dev_cmd)
+    dev_cmd.set_defaults(run=_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
