@@ -1,0 +1,200 @@
+"""`clinic dev`: the whole product on this machine, built from template.yaml.
+
+moto's server is the embedded AWS (inspect it with `aws --endpoint-url`), the template's
+stateful resources are created in it, content/ is published into its bucket, and the
+template's functions answer through the local gateway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from clinic_infra.local.functions import LocalFunction
+from clinic_infra.local.gateway import CorsConfig, LocalGateway
+from clinic_infra.local.options import ROOT
+from clinic_infra.local.site import SiteServer
+from clinic_infra.provision import provision
+from clinic_infra.publish import publish
+from clinic_infra.template import StackTemplate
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass
+class DevConfig:
+    host: str = "127.0.0.1"
+    aws_port: int = 5000
+    api_port: int = 3000
+    site_port: int = 8000
+    content_dir: Path = ROOT / "content"
+    site_dir: Path = ROOT / "site"
+    log_file: Path | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+class LocalStack:
+    """Start, use and stop the local product; `make dev` and the end-to-end tests both use this."""
+
+    def __init__(self, config: DevConfig, out: TextIO = sys.stdout) -> None:
+        self.config = config
+        self._out = out
+        self._log_lock = threading.Lock()
+        self._log_file = config.log_file.open("a", encoding="utf-8") if config.log_file else None
+        self.aws_url = f"http://{config.host}:{config.aws_port}"
+        self.site_url = f"http://{config.host}:{config.site_port}"
+        self.api_url = f"http://{config.host}:{config.api_port}"
+        self.functions: dict[str, LocalFunction] = {}
+        self._stoppers: list[Callable[[], None]] = []
+        self.template: StackTemplate | None = None
+
+    # ------------------------------------------------------------ plumbing
+    def log(self, source: str, line: str) -> None:
+        with self._log_lock:
+            text = f"[{source}] {line}"
+            print(text, file=self._out, flush=True)
+            if self._log_file:
+                self._log_file.write(text + "\n")
+                self._log_file.flush()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the embedded AWS."""
+        return boto3.client(service, endpoint_url=self.aws_url, region_name=REGION, **CREDENTIALS)
+
+    def function_environment(self) -> dict[str, str]:
+        """What every local function container sees besides its template environment."""
+        return {
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+            "AWS_ENDPOINT_URL": self.aws_url,
+            "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            # botocore would send DynamoDB calls to an account-specific host moto does not answer.
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "CLINIC_ACCOUNT_ID": ACCOUNT_ID,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+
+    def local_parameters(self) -> dict[str, Any]:
+        """Template parameters for a stack whose site is the example site on this machine."""
+        return {
+            "AllowedOrigins": self.site_url,
+            "SiteBaseUrl": self.site_url,
+            "ArticlePathPattern": "/article.html?slug={slug}",
+            **self.config.parameters,
+        }
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        return self.functions[function].invoke(event)
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
+        moto = ThreadedMotoServer(ip_address=self.config.host, port=self.config.aws_port, verbose=False)
+        moto.start()
+        self._stoppers.append(moto.stop)
+
+        template = StackTemplate(self.local_parameters(), region=REGION, account_id=ACCOUNT_ID)
+        provision(template, self.client)
+        self.template = template
+
+        publish(
+            self.config.content_dir,
+            template.refs["ContentBucket"],
+            s3_client=self.client("s3"),
+            say=partial(self.log, "publish"),
+        )
+
+        environment = self.function_environment()
+        for name, spec in template.functions().items():
+            self.functions[name] = LocalFunction(spec, environment, self.log)
+            self._stoppers.append(self.functions[name].stop)
+
+        gateway = LocalGateway(
+            template.http_routes(),
+            self.invoke,
+            CorsConfig.from_template(template.http_api()),
+            host=self.config.host,
+            port=self.config.api_port,
+            account_id=ACCOUNT_ID,
+            log=partial(self.log, "api"),
+        )
+        gateway.start()
+        self._stoppers.append(gateway.stop)
+
+        if self.config.site_dir.is_dir():
+            site = SiteServer(
+                self.config.site_dir, self.api_url, host=self.config.host, port=self.config.site_port
+            )
+            site.start()
+            self._stoppers.append(site.stop)
+
+    def stop(self) -> None:
+        while self._stoppers:
+            stopper = self._stoppers.pop()
+            try:
+                stopper()
+            except Exception as error:  # keep stopping the rest
+                self.log("dev", f"while stopping: {type(error).__name__}: {error}")
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
+
+    def describe(self) -> str:
+        assert self.template is not None
+        bucket = self.template.refs["ContentBucket"]
+        return "\n".join(
+            [
+                "",
+                "The clinic backend is running locally:",
+                f"  Example site      {self.site_url}",
+                f"  HTTP API          {self.api_url}  (try {self.api_url}/articles)",
+                f"  Embedded AWS      {self.aws_url}  (aws --endpoint-url {self.aws_url} s3 ls s3://{bucket}/)",
+                "Stop with Ctrl-C.",
+                "",
+            ]
+        )
+
+
+def run_dev(args: argparse.Namespace) -> int:
+    config = DevConfig(
+        host=args.host,
+        aws_port=args.aws_port,
+        api_port=args.api_port,
+        site_port=args.site_port,
+        content_dir=args.content_dir,
+        site_dir=args.site_dir,
+        log_file=args.log_file,
+    )
+    stack = LocalStack(config)
+    stopped = threading.Event()
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        stack.start()
+        print(stack.describe(), flush=True)
+        stopped.wait()
+    finally:
+        print("Stopping the local stack...", flush=True)
+        stack.stop()
+    return 0
