@@ -1,0 +1,51 @@
+"""The deployment package holds this project's code and what the Powertools layer lacks, nothing else."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _requirements() -> list[str]:
+    lines = (ROOT / "functions" / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_function_requirements_match_pyproject_ranges() -> None:
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for requirement in _requirements():
+        assert requirement in declared, f"{requirement} differs from pyproject.toml"
+
+
+def test_build_target_packages_only_project_code_and_missing_dependencies(tmp_path: Path) -> None:
+    # When the target that `sam build` runs builds the articles function
+    subprocess.run(  # noqa: S603
+        ["make", "--no-print-directory", "-C", str(ROOT / "functions"), "build-ArticlesFunction",  # noqa: S607
+         f"ARTIFACTS_DIR={tmp_path}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    # Then the package holds the clinic package, no tests or tools, and only the listed extras
+    top_level = {path.name for path in tmp_path.iterdir()}
+    assert "clinic" in top_level
+    assert (
+        not {"clinic_infra", "tests", "moto", "boto3", "botocore", "aws_lambda_powertools", "pydantic"}
+        & top_level
+    )
+    assert not list(tmp_path.rglob("__pycache__"))
+    installed = {_name(path.name.split("-")[0]) for path in tmp_path.glob("*.dist-info")}
+    assert (
+        installed <= {_name(requirement) for requirement in _requirements()} | _dependencies_of_requirements()
+    )
+
+
+def _dependencies_of_requirements() -> set[str]:
+    # email-validator brings dnspython and idna; nothing else may come in.
+    return {"dnspython", "idna"}

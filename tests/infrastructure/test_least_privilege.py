@@ -1,0 +1,89 @@
+"""Every role may do only what its function does, on only its resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.infrastructure.conftest import resources_of_type
+
+# Actions that AWS does not let a policy scope to a resource: "*" is the only possible value.
+UNSCOPABLE = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:GetSamplingStatisticSummaries",
+    "cloudwatch:PutMetricData",
+}
+# AWS-managed policies a role may attach: logging to its own log group and X-Ray tracing.
+ALLOWED_MANAGED = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+}
+SAM_CRUD_TEMPLATES = {"DynamoDBCrudPolicy", "S3CrudPolicy", "SQSPollerPolicy", "S3FullAccessPolicy",
+                      "DynamoDBWritePolicy", "S3WritePolicy", "AmazonS3FullAccess"}  # fmt: skip
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(translated: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for name, role in resources_of_type(translated, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            found += [(name, statement) for statement in policy["PolicyDocument"]["Statement"]]
+    return found
+
+
+def _managed_arns(role: dict[str, Any]) -> list[str]:
+    arns = []
+    for arn in role["Properties"].get("ManagedPolicyArns", []):
+        arns.append(
+            arn if isinstance(arn, str) else arn.get("Fn::Sub", str(arn)).replace("${AWS::Partition}", "aws")
+        )
+    return arns
+
+
+def test_no_role_allows_every_action(translated: dict[str, Any]) -> None:
+    for role, statement in _statements(translated):
+        for action in _as_list(statement["Action"]):
+            assert "*" not in action, f"{role} allows {action}"
+
+
+def test_wildcard_resources_only_for_actions_aws_cannot_scope(translated: dict[str, Any]) -> None:
+    for role, statement in _statements(translated):
+        if statement["Effect"] != "Allow" or "*" not in _as_list(statement["Resource"]):
+            continue
+        actions = set(_as_list(statement["Action"]))
+        assert actions <= UNSCOPABLE, f"{role} allows {actions - UNSCOPABLE} on every resource"
+
+
+def test_roles_attach_only_logging_and_tracing_managed_policies(translated: dict[str, Any]) -> None:
+    for name, role in resources_of_type(translated, "AWS::IAM::Role").items():
+        assert set(_managed_arns(role)) <= ALLOWED_MANAGED, name
+
+
+def test_no_sam_crud_policy_templates(template: dict[str, Any]) -> None:
+    for name, function in resources_of_type(template, "AWS::Serverless::Function").items():
+        for policy in function["Properties"].get("Policies", []):
+            used = set(policy) if isinstance(policy, dict) else {policy}
+            assert not used & SAM_CRUD_TEMPLATES, f"{name} uses {used & SAM_CRUD_TEMPLATES}"
+
+
+@pytest.fixture
+def articles_statements(translated: dict[str, Any]) -> list[dict[str, Any]]:
+    return [statement for role, statement in _statements(translated) if role == "ArticlesFunctionRole"]
+
+
+def test_articles_function_may_only_read_published_objects(articles_statements: list[dict[str, Any]]) -> None:
+    assert articles_statements == [
+        {
+            "Sid": "ReadPublishedArticles",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": {"Fn::Sub": "${ContentBucket.Arn}/published/*"},
+        }
+    ]

@@ -1,0 +1,50 @@
+"""Integration fixtures: the template's resources in moto, the handler the template names."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from clinic_infra.template import StackTemplate
+from tests.helpers import FakeLambdaContext
+
+
+@pytest.fixture
+def boto_hooks(aws: None) -> Iterator[Callable[[str, Callable[..., Any]], None]]:
+    """Register botocore event hooks on the default session, before handlers create their clients."""
+    boto3.setup_default_session()
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    registered: list[tuple[str, Callable[..., Any]]] = []
+
+    def register(event_name: str, hook: Callable[..., Any]) -> None:
+        session.events.register(event_name, hook)
+        registered.append((event_name, hook))
+
+    yield register
+    for event_name, hook in registered:
+        session.events.unregister(event_name, hook)
+
+
+def load_handler(
+    stack: StackTemplate, function: str, monkeypatch: pytest.MonkeyPatch, **overrides: str
+) -> Any:
+    """The handler module the template names for `function`, with the template's environment
+    (and `overrides` of it). Its cached settings and clients are dropped, as in a new container.
+    """
+    spec = stack.functions()[function]
+    for name, value in {**spec.environment, **overrides}.items():
+        monkeypatch.setenv(name, value)
+    module = importlib.import_module(spec.handler.rsplit(".", 1)[0])
+    for cached in ("settings", "catalog", "service", "store", "notifier"):
+        if hasattr(getattr(module, cached, None), "cache_clear"):
+            getattr(module, cached).cache_clear()
+    return module
+
+
+def invoke(module: Any, event: dict[str, Any]) -> dict[str, Any]:
+    return module.lambda_handler(event, FakeLambdaContext())  # type: ignore[no-any-return]
