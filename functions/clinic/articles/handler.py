@@ -35,6 +35,7 @@ from clinic.articles.service import (
 )
 from clinic.common.errors import ErrorEnvelope, NotFound
 from clinic.common.http import JSON, install_error_handlers
+from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
 
 logger = Logger()
@@ -42,6 +43,7 @@ metrics = Metrics()
 tracer = Tracer()
 app = APIGatewayHttpResolver(enable_validation=True)
 install_error_handlers(app, logger)
+keep_sdk_logs_quiet()
 
 FEED_SIZE = 20
 # Only the article route counts something; the others have no metric to flush (Powertools' advice).
@@ -155,7 +157,7 @@ def sitemap() -> Response[str]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)  # answers stay out of traces
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     catalog()  # settings are validated on the first event: a misconfigured function fails loudly
     return app.resolve(event, context)

@@ -20,7 +20,6 @@ from xml.etree import ElementTree
 
 import boto3
 from aws_lambda_powertools import Logger
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ValidationError
 
@@ -37,13 +36,12 @@ from clinic.articles.models import (
     TagList,
     article_key,
 )
+from clinic.common.aws import API_CLIENT_CONFIG
 from clinic.common.errors import FieldProblem, NotFound, ServiceUnavailable, ValidationFailed
 
 logger = Logger(child=True)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-# Short timeouts and few attempts: an API answer must come well inside the function's timeout.
-S3_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3})
 RETRY_AFTER_SECONDS = 5
 RELATED_LIMIT = 3
 SITEMAP_NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -85,7 +83,7 @@ class PublishedContent:
 
     def _read(self, key: str) -> bytes:
         if self._s3 is None:
-            self._s3 = boto3.client("s3", config=S3_CONFIG)
+            self._s3 = boto3.client("s3", config=API_CLIENT_CONFIG)
         try:
             response = self._s3.get_object(Bucket=self._bucket, Key=self._prefix + key)
             return response["Body"].read()  # type: ignore[no-any-return]

@@ -5,6 +5,7 @@ Messages never quote the submitted value: only the field's name and its rule.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -39,12 +40,17 @@ _MESSAGES = {
 _FALLBACK = "This value is not valid."
 
 
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
 def _field_name(location: Iterable[Any]) -> str:
     # ("query", "limit") -> "limit"; ("source", "page") -> "source.page"; ("concerns", 2) -> "concerns"
     parts = [str(part) for part in location if isinstance(part, str)]
     if parts and parts[0] in {"query", "header", "path", "body", "cookie"} and len(parts) > 1:
         parts = parts[1:]
-    return ".".join(parts) or "body"
+    name = ".".join(parts)
+    # An unknown field's name came from the client: name it only if it is plainly a field name.
+    return name if _SAFE_NAME.match(name) else "body"
 
 
 def _message(error: Mapping[str, Any]) -> str:
