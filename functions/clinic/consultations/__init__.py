@@ -1,0 +1,1 @@
+"""Consultation requests: POST /consultations, validated, defended and stored once."""

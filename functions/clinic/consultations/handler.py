@@ -1,0 +1,185 @@
+"""POST /consultations: the site's consultation form, as JSON or as a plain HTML form post."""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field, ValidationError
+
+from clinic.common.aws import API_CLIENT_CONFIG
+from clinic.common.errors import (
+    ApiError,
+    ErrorEnvelope,
+    FieldProblem,
+    RateLimited,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from clinic.common.http import JSON, install_error_handlers
+from clinic.common.observability import keep_sdk_logs_quiet
+from clinic.common.settings import EnvironmentSettings
+from clinic.common.validation import field_problems
+from clinic.consultations.intake import Submission, read_submission
+from clinic.consultations.models import (
+    FIELD_MESSAGES,
+    IDEMPOTENCY_KEY,
+    ConsultationAccepted,
+    ConsultationRequest,
+)
+from clinic.consultations.pages import problems_page
+from clinic.consultations.service import ConsultationService, SubmissionPolicy, new_lead_id
+from clinic.consultations.store import LeadStore
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+app = APIGatewayHttpResolver(enable_validation=True)
+install_error_handlers(app, logger)
+keep_sdk_logs_quiet()
+warnings.filterwarnings("ignore", "No application metrics to publish*")
+
+SECRET_MAX_AGE_SECONDS = 3600
+
+
+class ConsultationSettings(EnvironmentSettings):
+    leads_table: str = Field(min_length=3)
+    guard_table: str = Field(min_length=3)
+    client_hash_secret_arn: str = Field(min_length=1)
+    rate_limit_per_window: int = Field(default=5, ge=1, le=10_000)
+    rate_limit_window_seconds: int = Field(default=3600, ge=60, le=86_400)
+    lead_retention_days: int = Field(default=365, ge=1, le=3650)
+    consent_version: str = Field(min_length=1, max_length=64)
+    thank_you_url: str = Field(pattern=r"^https?://\S+$")
+    default_phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=60, le=7 * 86_400)
+
+
+@cache
+def settings() -> ConsultationSettings:
+    return ConsultationSettings.from_environment()
+
+
+@cache
+def service() -> ConsultationService:
+    config = settings()
+    secrets = parameters.SecretsProvider(
+        boto3_client=boto3.client("secretsmanager", config=API_CLIENT_CONFIG)
+    )
+
+    def client_hash_key() -> bytes:
+        # Powertools keeps the secret in the container; a failed fetch is a 503, not a 500.
+        try:
+            secret = secrets.get(config.client_hash_secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
+        except parameters.exceptions.GetParameterError:
+            logger.warning("The client-hash secret could not be read")
+            raise ServiceUnavailable(retry_after=5) from None
+        return str(secret).encode()
+
+    policy = SubmissionPolicy(
+        rate_limit=config.rate_limit_per_window,
+        rate_window_seconds=config.rate_limit_window_seconds,
+        retention_days=config.lead_retention_days,
+        consent_version=config.consent_version,
+        idempotency_seconds=config.idempotency_ttl_seconds,
+    )
+    return ConsultationService(LeadStore(config.leads_table, config.guard_table), policy, client_hash_key)
+
+
+def validate_request(fields: dict[str, Any]) -> ConsultationRequest:
+    """The validated request, or ValidationFailed listing each field's problem."""
+    context = {"default_phone_region": settings().default_phone_region}
+    try:
+        request = ConsultationRequest.model_validate(fields, context=context)
+    except ValidationError as error:
+        raise ValidationFailed(fields=field_problems(error.errors(), FIELD_MESSAGES)) from None
+    problems = request.contact_problems()
+    if problems:
+        raise ValidationFailed(fields=problems)
+    return request
+
+
+def idempotency_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(value):
+        message = "Use 1 to 64 letters, digits, hyphens or underscores."
+        raise ValidationFailed(fields=[FieldProblem(field="Idempotency-Key", message=message)])
+    return value
+
+
+def _accepted(submission: Submission, lead_id: str) -> Response[str]:
+    if submission.from_form:
+        headers = {"Location": settings().thank_you_url, "Cache-Control": "no-store"}
+        return Response(status_code=303, headers=headers, body="")
+    body = ConsultationAccepted(id=lead_id).model_dump_json()
+    return Response(status_code=201, content_type=JSON, body=body, headers={"Cache-Control": "no-store"})
+
+
+_REJECTION_METRICS = {RateLimited: "LeadRateLimited", ServiceUnavailable: "LeadStoreFailed"}
+
+
+def _count_failure(error: ApiError) -> None:
+    name = _REJECTION_METRICS.get(type(error), "LeadRejected" if error.status < 500 else None)
+    if name:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+_RESPONSES = {
+    201: {"description": "Received", "content": {"application/json": {"model": ConsultationAccepted}}},
+    303: {"description": "Received from a plain HTML form: go to the thank-you page"},
+    **{
+        status: {"description": "Error", "content": {"application/json": {"model": ErrorEnvelope}}}
+        for status in (400, 409, 413, 415, 422, 429, 503)
+    },
+}
+
+
+@app.post("/consultations", responses=_RESPONSES)
+def create_consultation() -> Response[str]:
+    event = app.current_event
+    try:
+        submission = read_submission(
+            event.headers.get("content-type"), event.get("body"), bool(event.get("isBase64Encoded"))
+        )
+    except ApiError as error:
+        _count_failure(error)
+        raise
+    try:
+        if submission.is_spam:
+            # Looks like success to the bot; nothing is stored or sent.
+            metrics.add_metric(name="LeadSpamDropped", unit=MetricUnit.Count, value=1)
+            return _accepted(submission, new_lead_id())
+        request = validate_request(submission.fields)
+        key = idempotency_key(event.headers.get("idempotency-key"))
+        accepted = service().submit(
+            request, idempotency_key=key, source_ip=event.request_context.http.source_ip
+        )
+    except ApiError as error:
+        _count_failure(error)
+        if submission.from_form:
+            return problems_page(error)
+        raise
+    logger.append_keys(lead_id=accepted.lead_id)
+    if accepted.replayed:
+        logger.info("Repeated request answered with its first answer")
+    else:
+        metrics.add_metric(name="LeadCreated", unit=MetricUnit.Count, value=1)
+        logger.info("Lead stored")
+    return _accepted(submission, accepted.lead_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)  # answers stay out of traces
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    service()  # settings are validated on the first event: a misconfigured function fails loudly
+    return app.resolve(event, context)

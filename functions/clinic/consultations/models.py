@@ -1,0 +1,170 @@
+"""The consultation request as the site sends it, and the answer it gets.
+
+Every rule of DESIGN.md's field table lives here. Error messages are written for the
+patient and never repeat what they typed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated, Literal
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationInfo, field_validator
+
+from clinic.common.errors import FieldProblem
+
+Concern = Literal["depression", "anxiety", "ptsd", "chronic_pain", "ocd", "other"]
+ContactChannel = Literal["email", "phone", "text"]
+PreferredTime = Literal["morning", "afternoon", "evening", "any"]
+
+# Characters that could hide or reorder text for staff reading a lead: bidirectional
+# overrides and isolates, and the invisible direction marks.
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+def has_hidden_characters(text: str, *, allow_line_breaks: bool = False) -> bool:
+    allowed = {"\n", "\r", "\t"} if allow_line_breaks else set()
+    return any(
+        (unicodedata.category(char) == "Cc" and char not in allowed) or char in _BIDI_CONTROLS
+        for char in text
+    )
+
+
+# Messages shown next to each field; they state the rule, never the value.
+FIELD_MESSAGES = {
+    "name": "Enter your name, up to 100 characters.",
+    "email": "Enter a valid email address, like name@example.com.",
+    "phone": "Enter a valid phone number, including the area code.",
+    "preferred_contact": "Choose email, phone or text.",
+    "preferred_time": "Choose morning, afternoon, evening or any time.",
+    "concerns": "Choose from the listed concerns, each one once.",
+    "message": "Keep your message to 2000 characters or fewer.",
+    "consent": "Please agree to be contacted so that we can reply to your request.",
+    "website": "Leave this field empty.",
+}
+SOURCE_MESSAGE = "This tracking value is not accepted."
+
+SourceText = Annotated[StrictStr | None, Field(default=None, max_length=200)]
+SourceUrl = Annotated[StrictStr | None, Field(default=None, max_length=2048)]
+
+
+class Source(BaseModel):
+    """Where the request came from: the page, the referrer and UTM tags."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    page: SourceUrl = None
+    referrer: SourceUrl = None
+    utm_source: SourceText = None
+    utm_medium: SourceText = None
+    utm_campaign: SourceText = None
+    utm_term: SourceText = None
+    utm_content: SourceText = None
+
+    @field_validator("*")
+    @classmethod
+    def _visible(cls, value: str | None) -> str | None:
+        if value is not None and has_hidden_characters(value):
+            raise ValueError(SOURCE_MESSAGE)
+        return value or None
+
+
+class ConsultationRequest(BaseModel):
+    """A validated request. `phone` is E.164; `email` is normalized by email-validator."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    name: StrictStr = Field(min_length=1, max_length=100)
+    email: StrictStr | None = Field(default=None, max_length=254)
+    phone: StrictStr | None = Field(default=None, max_length=32)
+    preferred_contact: ContactChannel | None = None
+    preferred_time: PreferredTime = "any"
+    concerns: list[Concern] = Field(default_factory=list, max_length=6)
+    message: StrictStr | None = Field(default=None, max_length=2000)
+    consent: StrictBool
+    source: Source | None = None
+    website: StrictStr | None = Field(default=None, max_length=500)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_visible_text(cls, value: str) -> str:
+        if has_hidden_characters(value):
+            raise ValueError("Use letters, spaces and punctuation only in your name.")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email_is_deliverable_shape(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise ValueError(FIELD_MESSAGES["email"]) from None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone_is_e164(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        region = (info.context or {}).get("default_phone_region", "US")
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            raise ValueError(FIELD_MESSAGES["phone"]) from None
+        if not phonenumbers.is_valid_number(number):
+            raise ValueError(FIELD_MESSAGES["phone"])
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    @field_validator("concerns")
+    @classmethod
+    def _concerns_are_distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("Choose each concern only once.")
+        return value
+
+    @field_validator("message")
+    @classmethod
+    def _message_is_visible_text(cls, value: str | None) -> str | None:
+        if value and has_hidden_characters(value, allow_line_breaks=True):
+            raise ValueError("Remove the hidden formatting characters from your message.")
+        return value or None
+
+    @field_validator("consent")
+    @classmethod
+    def _consent_is_given(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError(FIELD_MESSAGES["consent"])
+        return value
+
+    @property
+    def channel(self) -> ContactChannel:
+        """How to reach the patient: as chosen, or by email if given, else by phone."""
+        if self.preferred_contact:
+            return self.preferred_contact
+        return "email" if self.email else "phone"
+
+    def contact_problems(self) -> list[FieldProblem]:
+        """Rules across fields: a way to reply, and a preferred channel that was given."""
+        if not self.email and not self.phone:
+            message = "Give an email address or a phone number so that we can reply."
+            return [FieldProblem(field="email", message=message)]
+        if self.preferred_contact == "email" and not self.email:
+            return [FieldProblem(field="email", message="Enter your email address, or choose phone or text.")]
+        if self.preferred_contact in ("phone", "text") and not self.phone:
+            return [FieldProblem(field="phone", message="Enter your phone number, or choose email.")]
+        return []
+
+
+HONEYPOT_FIELD = "website"
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ConsultationAccepted(BaseModel):
+    """201: the request was received (or, for a replay, had been)."""
+
+    id: str = Field(description="The lead's ULID.")
+    status: Literal["received"] = "received"

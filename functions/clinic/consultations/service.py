@@ -1,0 +1,104 @@
+"""Submitting a consultation request: idempotency, rate limit, storage, exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ulid import ULID
+
+from clinic.common.errors import IdempotencyConflict, ServiceUnavailable
+from clinic.consultations.models import ConsultationRequest
+from clinic.consultations.store import IdempotencyRecord, LeadRecord, LeadStore, RateWindow, WriteContended
+
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class SubmissionPolicy:
+    rate_limit: int
+    rate_window_seconds: int
+    retention_days: int
+    consent_version: str
+    idempotency_seconds: int
+
+
+@dataclass(frozen=True)
+class Accepted:
+    lead_id: str
+    replayed: bool = False
+
+
+def new_lead_id(now: float | None = None) -> str:
+    return str(ULID.from_timestamp(now if now is not None else time.time()))
+
+
+def fingerprint(request: ConsultationRequest) -> str:
+    """The same validated request gives the same fingerprint, however its JSON was spaced."""
+    return hashlib.sha256(request.model_dump_json(exclude={"website"}).encode()).hexdigest()
+
+
+class ConsultationService:
+    def __init__(
+        self,
+        store: LeadStore,
+        policy: SubmissionPolicy,
+        client_hash_key: Callable[[], bytes],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._policy = policy
+        self._client_hash_key = client_hash_key
+        self._clock = clock
+
+    def client_hash(self, source_ip: str) -> str:
+        """A keyed hash of the client's address: stable for rate limits, never the address itself."""
+        return hmac.new(self._client_hash_key(), source_ip.encode(), hashlib.sha256).hexdigest()
+
+    def submit(
+        self, request: ConsultationRequest, *, idempotency_key: str | None, source_ip: str
+    ) -> Accepted:
+        """Store the request once; raise RateLimited, IdempotencyConflict or ServiceUnavailable."""
+        request_print = fingerprint(request)
+        key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest() if idempotency_key else None
+        client_hash = self.client_hash(source_ip)
+        for attempt in range(ATTEMPTS):
+            now = self._clock()
+            if key_hash:
+                earlier = self._store.idempotency_record(key_hash, now)
+                if earlier:
+                    if earlier.fingerprint != request_print:
+                        raise IdempotencyConflict()
+                    return Accepted(earlier.lead_id, replayed=True)
+            lead = self._lead(request, client_hash, now)
+            claim = None
+            if key_hash:
+                expires = int(now) + self._policy.idempotency_seconds
+                claim = IdempotencyRecord(key_hash, request_print, lead.lead_id, expires)
+            rate = RateWindow(client_hash, self._policy.rate_limit, self._policy.rate_window_seconds, now)
+            try:
+                self._store.create(lead, rate, claim)
+            except WriteContended:
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            return Accepted(lead.lead_id)
+        raise ServiceUnavailable(retry_after=1)
+
+    def _lead(self, request: ConsultationRequest, client_hash: str, now: float) -> LeadRecord:
+        fields = request.model_dump(exclude={"website", "source", "preferred_contact"}, exclude_none=True)
+        fields["preferred_contact"] = request.channel
+        if request.source:
+            fields["source"] = request.source.model_dump(exclude_none=True) or None
+        created = datetime.fromtimestamp(now, UTC)
+        return LeadRecord(
+            lead_id=new_lead_id(now),
+            created_at=created,
+            fields=fields,
+            consent_version=self._policy.consent_version,
+            client_hash=client_hash,
+            expires_at=int(now) + self._policy.retention_days * 86400,
+        )

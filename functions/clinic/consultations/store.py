@@ -1,0 +1,203 @@
+"""DynamoDB writes for a consultation request: one transaction, so nothing is half-written.
+
+The transaction counts the request against the client's rate-limit window, claims the
+Idempotency-Key (when one was sent) and puts the lead, all or nothing. Rate-limit and
+idempotency records live in the guard table, so they never reach the leads stream.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from clinic.common.aws import API_CLIENT_CONFIG
+from clinic.common.errors import RateLimited, ServiceUnavailable
+
+logger = Logger(child=True)
+
+RETRY_AFTER_SECONDS = 5
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _item(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class LeadRecord:
+    """A lead as stored: what the patient sent (validated), and what the service adds."""
+
+    lead_id: str
+    created_at: datetime
+    fields: dict[str, Any]
+    consent_version: str
+    client_hash: str
+    expires_at: int
+
+    def item(self) -> dict[str, Any]:
+        created = self.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return _item(
+            {
+                **self.fields,
+                "id": self.lead_id,
+                "created_at": created,
+                "status": "new",
+                "consent": {"version": self.consent_version, "given_at": created},
+                "client_hash": self.client_hash,
+                "expires_at": self.expires_at,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    """A fixed window of `length` seconds in which a client may store `limit` requests."""
+
+    client_hash: str
+    limit: int
+    length: int
+    now: float
+
+    @property
+    def start(self) -> int:
+        return int(self.now // self.length * self.length)
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.start + self.length - self.now))
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """What the first request with a key was answered: the lead it created."""
+
+    key_hash: str
+    fingerprint: str
+    lead_id: str
+    expires_at: int = field(compare=False)
+
+
+class WriteContended(Exception):
+    """Another write got there first: a request with the same Idempotency-Key (a race, or our
+    own write whose answer was lost), or a concurrent request in the same rate window.
+    Reading again and retrying resolves it."""
+
+
+class LeadStore:
+    def __init__(self, leads_table: str, guard_table: str, dynamodb_client: Any = None) -> None:
+        self._leads_table = leads_table
+        self._guard_table = guard_table
+        self._client = dynamodb_client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("dynamodb", config=API_CLIENT_CONFIG)
+        return self._client
+
+    def idempotency_record(self, key_hash: str, now: float) -> IdempotencyRecord | None:
+        """The unexpired record for a key (TTL deletion can lag, so expiry is checked here)."""
+        try:
+            response = self.client.get_item(
+                TableName=self._guard_table, Key=_item({"pk": f"idem#{key_hash}"}), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise _unavailable("GetItem", error) from None
+        if "Item" not in response:
+            return None
+        values = {key: _deserializer.deserialize(value) for key, value in response["Item"].items()}
+        if int(values["expires_at"]) <= now:
+            return None
+        return IdempotencyRecord(
+            key_hash, values["fingerprint"], values["lead_id"], int(values["expires_at"])
+        )
+
+    def create(self, lead: LeadRecord, rate: RateWindow, idempotency: IdempotencyRecord | None) -> None:
+        """Store the lead, or raise RateLimited, WriteContended or ServiceUnavailable."""
+        items: list[dict[str, Any]] = [self._count_request(rate)]
+        if idempotency:
+            items.append(self._claim_key(idempotency, int(rate.now)))
+        items.append(
+            {
+                "Put": {
+                    "TableName": self._leads_table,
+                    "Item": lead.item(),
+                    "ConditionExpression": "attribute_not_exists(id)",
+                }
+            }
+        )
+        try:
+            # botocore adds a ClientRequestToken, so its own retry of an applied write is a no-op.
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise _unavailable("TransactWriteItems", error) from None
+            self._explain_cancellation(error, rate, has_key=idempotency is not None)
+        except BotoCoreError as error:
+            raise _unavailable("TransactWriteItems", error) from None
+
+    def _count_request(self, rate: RateWindow) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._guard_table,
+                "Key": _item({"pk": f"rate#{rate.client_hash}#{rate.start}"}),
+                "UpdateExpression": "ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)",
+                "ConditionExpression": "attribute_not_exists(hits) OR hits < :limit",
+                "ExpressionAttributeValues": _item(
+                    {":one": 1, ":limit": rate.limit, ":expires": rate.start + rate.length + 60}
+                ),
+            }
+        }
+
+    def _claim_key(self, record: IdempotencyRecord, now: int) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._guard_table,
+                "Item": _item(
+                    {
+                        "pk": f"idem#{record.key_hash}",
+                        "fingerprint": record.fingerprint,
+                        "lead_id": record.lead_id,
+                        "expires_at": record.expires_at,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
+                "ExpressionAttributeValues": _item({":now": now}),
+            }
+        }
+
+    def _explain_cancellation(self, error: ClientError, rate: RateWindow, *, has_key: bool) -> None:
+        reasons = [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+        rate_reason, *rest = reasons or ["None"]
+        key_reason = rest[0] if has_key and rest else "None"
+        lead_reason = rest[-1] if rest else "None"
+        if key_reason in ("ConditionalCheckFailed", "TransactionConflict"):
+            raise WriteContended()
+        if rate_reason == "ConditionalCheckFailed":
+            raise RateLimited(retry_after=rate.retry_after)
+        if lead_reason == "ConditionalCheckFailed":
+            # The id is new to this request: the lead is there because our own write landed
+            # and botocore retried after losing the answer.
+            return
+        if "TransactionConflict" in reasons:
+            raise WriteContended()
+        raise _unavailable("TransactWriteItems", error)
+
+
+def _unavailable(operation: str, error: Exception) -> ServiceUnavailable:
+    code = (
+        error.response.get("Error", {}).get("Code")
+        if isinstance(error, ClientError)
+        else type(error).__name__
+    )
+    logger.warning("DynamoDB call failed", extra={"operation": operation, "error_code": code})
+    return ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS)
