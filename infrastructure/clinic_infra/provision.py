@@ -132,6 +132,19 @@ def _email_identity(
     stack.refs[logical_id] = identity
 
 
+def _secret(stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory) -> None:
+    secrets = client("secretsmanager")
+    generate = props.get("GenerateSecretString", {})
+    value = secrets.get_random_password(
+        PasswordLength=int(generate.get("PasswordLength", 32)),
+        ExcludePunctuation=bool(generate.get("ExcludePunctuation", False)),
+    )["RandomPassword"]
+    name = props.get("Name") or stack.physical_name(logical_id)
+    extra = {"KmsKeyId": props["KmsKeyId"]} if "KmsKeyId" in props else {}
+    arn = secrets.create_secret(Name=name, SecretString=value, **extra)["ARN"]
+    stack.refs[logical_id] = arn  # Ref of a secret is its ARN
+
+
 # Keys first (others are encrypted with them), subscriptions after their topics and queues.
 CREATORS: dict[str, Creator] = {
     "AWS::KMS::Key": _kms_key,
@@ -139,6 +152,7 @@ CREATORS: dict[str, Creator] = {
     "AWS::DynamoDB::Table": _table,
     "AWS::SNS::Topic": _topic,
     "AWS::SQS::Queue": _queue,
+    "AWS::SecretsManager::Secret": _secret,
     "AWS::SNS::Subscription": _subscription,
     "AWS::SES::EmailIdentity": _email_identity,
 }

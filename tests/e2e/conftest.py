@@ -21,7 +21,14 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     log_file = tmp_path_factory.mktemp("local-stack") / "stack.log"
-    config = DevConfig(aws_port=free_port(), api_port=free_port(), site_port=free_port(), log_file=log_file)
+    config = DevConfig(
+        aws_port=free_port(),
+        api_port=free_port(),
+        site_port=free_port(),
+        log_file=log_file,
+        # Every browser request comes from 127.0.0.1: one client, so allow more than a patient.
+        parameters={"RateLimitPerHour": "1000"},
+    )
     stack = LocalStack(config, out=io.StringIO())
     stack.start()
     try:

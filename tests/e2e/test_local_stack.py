@@ -40,3 +40,51 @@ def test_local_api_answers_unknown_routes_as_api_gateway_does(local_stack: Local
     status, _, body = _get(f"{local_stack.api_url}/no-such-route")
     assert status == 404
     assert json.loads(body) == {"message": "Not Found"}
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _post(
+    url: str, body: bytes, content_type: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(  # noqa: S310 - local URL
+        url, data=body, method="POST", headers={"content-type": content_type, **(headers or {})}
+    )
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def _lead_count(stack: LocalStack) -> int:
+    assert stack.template is not None
+    return int(
+        stack.client("dynamodb").scan(TableName=stack.template.refs["LeadsTable"], Select="COUNT")["Count"]
+    )
+
+
+def test_local_api_stores_a_json_consultation_request(local_stack: LocalStack) -> None:
+    before = _lead_count(local_stack)
+    body = json.dumps({"name": "Local Patient", "email": "local@example.org", "consent": True}).encode()
+    status, _, answer = _post(f"{local_stack.api_url}/consultations", body, "application/json",
+                              {"idempotency-key": "e2e-json-1"})  # fmt: skip
+    assert status == 201
+    assert json.loads(answer)["status"] == "received"
+    assert _lead_count(local_stack) == before + 1
+
+
+def test_local_api_redirects_a_plain_form_post_to_the_thank_you_page(local_stack: LocalStack) -> None:
+    before = _lead_count(local_stack)
+    body = b"name=Form+Patient&phone=415-555-2671&consent=true&concerns=anxiety"
+    status, headers, _ = _post(
+        f"{local_stack.api_url}/consultations", body, "application/x-www-form-urlencoded",
+        {"x-forwarded-for": "192.0.2.10"},
+    )  # fmt: skip
+    assert status == 303
+    assert headers["Location"] == f"{local_stack.site_url}/thank-you.html"
+    assert _lead_count(local_stack) == before + 1

@@ -22,8 +22,15 @@ ALLOWED_MANAGED = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
-SAM_CRUD_TEMPLATES = {"DynamoDBCrudPolicy", "S3CrudPolicy", "SQSPollerPolicy", "S3FullAccessPolicy",
-                      "DynamoDBWritePolicy", "S3WritePolicy", "AmazonS3FullAccess"}  # fmt: skip
+SAM_CRUD_TEMPLATES = {
+    "DynamoDBCrudPolicy",
+    "S3CrudPolicy",
+    "SQSPollerPolicy",
+    "S3FullAccessPolicy",
+    "DynamoDBWritePolicy",
+    "S3WritePolicy",
+    "AmazonS3FullAccess",
+}
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -87,3 +94,36 @@ def test_articles_function_may_only_read_published_objects(articles_statements: 
             "Resource": {"Fn::Sub": "${ContentBucket.Arn}/published/*"},
         }
     ]
+
+
+def _by_sid(translated: dict[str, Any], role: str) -> dict[str, dict[str, Any]]:
+    return {statement["Sid"]: statement for name, statement in _statements(translated) if name == role}
+
+
+def test_consultations_function_writes_only_its_tables(translated: dict[str, Any]) -> None:
+    statements = _by_sid(translated, "ConsultationsFunctionRole")
+    assert set(statements) == {
+        "PutNewLeads",
+        "CountRequestsAndClaimIdempotencyKeys",
+        "ReadClientHashKey",
+        "UseDataKeyThroughDynamoDBAndSecretsManager",
+    }
+    assert statements["PutNewLeads"]["Action"] == "dynamodb:PutItem"
+    assert statements["PutNewLeads"]["Resource"] == {"Fn::GetAtt": ["LeadsTable", "Arn"]}
+    guard = statements["CountRequestsAndClaimIdempotencyKeys"]
+    assert sorted(guard["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    assert guard["Resource"] == {"Fn::GetAtt": ["GuardTable", "Arn"]}
+    assert statements["ReadClientHashKey"]["Resource"] == {"Ref": "ClientHashSecret"}
+    kms = statements["UseDataKeyThroughDynamoDBAndSecretsManager"]
+    assert kms["Resource"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+    assert "kms:ViaService" in kms["Condition"]["StringEquals"]
+
+
+def test_only_the_consultations_function_may_write_leads(translated: dict[str, Any]) -> None:
+    writers = {
+        role
+        for role, statement in _statements(translated)
+        if statement["Resource"] == {"Fn::GetAtt": ["LeadsTable", "Arn"]}
+        and "dynamodb:PutItem" in _as_list(statement["Action"])
+    }
+    assert writers == {"ConsultationsFunctionRole"}

@@ -100,3 +100,61 @@ def test_article_routes_are_explicit(translated: dict[str, Any]) -> None:
 def test_outputs_give_the_api_url_and_bucket_name(template: dict[str, Any]) -> None:
     assert template["Outputs"]["ApiUrl"]["Value"]["Fn::Sub"].startswith("https://${HttpApi}.execute-api.")
     assert template["Outputs"]["ContentBucketName"]["Value"] == {"Ref": "ContentBucket"}
+
+
+def test_leads_table_is_durable_encrypted_with_the_cmk_and_streams_keys_only(
+    template: dict[str, Any],
+) -> None:
+    table = template["Resources"]["LeadsTable"]
+    props = table["Properties"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    assert props["DeletionProtectionEnabled"] is True
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["SSESpecification"] == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": {"Fn::GetAtt": ["DataKey", "Arn"]},
+    }
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}
+
+
+def test_guard_table_is_encrypted_and_expires_its_records(template: dict[str, Any]) -> None:
+    props = template["Resources"]["GuardTable"]["Properties"]
+    assert props["SSESpecification"]["KMSMasterKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert "StreamSpecification" not in props
+
+
+def test_data_key_is_customer_managed_rotated_and_retained(template: dict[str, Any]) -> None:
+    key = template["Resources"]["DataKey"]
+    assert key["Type"] == "AWS::KMS::Key"
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+
+
+def test_consultations_function_has_a_concurrency_ceiling_parameter(template: dict[str, Any]) -> None:
+    props = template["Resources"]["ConsultationsFunction"]["Properties"]
+    assert props["ReservedConcurrentExecutions"] == {
+        "Fn::If": [
+            "ReserveConsultationsConcurrency",
+            {"Ref": "ConsultationsReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert props["Events"]["CreateConsultation"]["Properties"]["Path"] == "/consultations"
+    assert props["Events"]["CreateConsultation"]["Properties"]["Method"] == "POST"
+
+
+def test_client_hash_key_is_generated_at_deploy_and_never_in_the_template(template: dict[str, Any]) -> None:
+    secret = template["Resources"]["ClientHashSecret"]["Properties"]
+    assert "SecretString" not in secret
+    assert secret["GenerateSecretString"]["PasswordLength"] >= 32
+    assert secret["KmsKeyId"] == {"Ref": "DataKey"}
+
+
+def test_every_log_group_is_encrypted_with_the_data_key(template: dict[str, Any]) -> None:
+    for name, group in resources_of_type(template, "AWS::Logs::LogGroup").items():
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}, name

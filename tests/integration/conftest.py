@@ -12,17 +12,25 @@ import pytest
 from clinic_infra.template import StackTemplate
 from tests.helpers import FakeLambdaContext
 
+Hooks = Callable[..., None]
+
 
 @pytest.fixture
-def boto_hooks(aws: None) -> Iterator[Callable[[str, Callable[..., Any]], None]]:
-    """Register botocore event hooks on the default session, before handlers create their clients."""
+def boto_hooks(aws: None) -> Iterator[Hooks]:
+    """Register botocore event hooks on the default session, before handlers create their clients.
+
+    `first=True` runs the hook before moto's own `before-send` handler, to inject faults.
+    """
     boto3.setup_default_session()
     session = boto3.DEFAULT_SESSION
     assert session is not None
     registered: list[tuple[str, Callable[..., Any]]] = []
 
-    def register(event_name: str, hook: Callable[..., Any]) -> None:
-        session.events.register(event_name, hook)
+    def register(event_name: str, hook: Callable[..., Any], *, first: bool = False) -> None:
+        if first:
+            session.events.register_first(event_name, hook)
+        else:
+            session.events.register(event_name, hook)
         registered.append((event_name, hook))
 
     yield register

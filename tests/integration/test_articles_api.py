@@ -32,9 +32,12 @@ def _content(root: Path) -> Path:
         for number, slug in enumerate(LIVE, 1)
     }
     articles["article-01"] = article_markdown(
-        "article-01", tags=TAGS["article-01"], published_at="2026-03-01T09:00:00Z", aliases=["old-name"],
+        "article-01",
+        tags=TAGS["article-01"],
+        published_at="2026-03-01T09:00:00Z",
+        aliases=["old-name"],
         body="## Heading\n\nText with <script>alert(1)</script> and <img src=x onerror=alert(1)>.\n",
-    )  # fmt: skip
+    )
     articles["draft-piece"] = article_markdown("draft-piece", draft=True)
     articles["next-year"] = article_markdown(
         "next-year", published_at="2099-01-01T09:00:00Z", aliases=["soon"]

@@ -147,8 +147,10 @@ def test_cli_publishes_to_the_endpoint_in_aws_endpoint_url(aws_credentials: None
         result = subprocess.run(  # noqa: S603
             [clinic, "publish", "--bucket", bucket, "--content-dir", str(content)],
             env={**os.environ, "AWS_ENDPOINT_URL": endpoint},
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         # Then the objects are in that endpoint's bucket and the command said what it did
         assert result.returncode == 0, result.stderr
         assert "4 uploaded, 0 unchanged, 0 deleted" in result.stdout

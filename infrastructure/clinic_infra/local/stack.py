@@ -97,6 +97,7 @@ class LocalStack:
             "AllowedOrigins": self.site_url,
             "SiteBaseUrl": self.site_url,
             "ArticlePathPattern": "/article.html?slug={slug}",
+            "ThankYouUrl": f"{self.site_url}/thank-you.html",
             **self.config.parameters,
         }
 
