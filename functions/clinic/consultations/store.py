@@ -24,6 +24,8 @@ logger = Logger(child=True)
 
 RETRY_AFTER_SECONDS = 5
 
+NOTIFY_PENDING = "pending"
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -54,6 +56,8 @@ class LeadRecord:
                 "consent": {"version": self.consent_version, "given_at": created},
                 "client_hash": self.client_hash,
                 "expires_at": self.expires_at,
+                # Key of the sparse PendingNotification index; the notifier removes it.
+                "notify_state": NOTIFY_PENDING,
             }
         )
 

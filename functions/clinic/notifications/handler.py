@@ -1,0 +1,128 @@
+"""The leads stream's notifier and the scheduled sweeper: two entry points, one code path."""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field, field_validator
+
+from clinic.common.observability import keep_sdk_logs_quiet
+from clinic.common.settings import EnvironmentSettings
+from clinic.notifications.messages import ClinicDetails
+from clinic.notifications.service import LeadNotifier, NotificationPolicy, Outcome
+from clinic.notifications.store import NotificationStore
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+keep_sdk_logs_quiet()
+warnings.filterwarnings("ignore", "No application metrics to publish*")
+# A batch whose every record failed is reported record by record too, not raised: Lambda then
+# retries from the first failed record, and NotificationFailed (not a crash) raises the alarm.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+
+
+class NotifierSettings(EnvironmentSettings):
+    leads_table: str = Field(min_length=3)
+    staff_topic_arn: str = Field(pattern=r"^arn:")
+    sender_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    staff_addresses: tuple[str, ...] = Field(min_length=1)
+    notification_detail: Literal["minimal", "contact", "full"] = "contact"
+    clinic_time_zone: str = "America/New_York"
+    send_confirmation: bool = True
+    clinic_name: str = Field(min_length=1)
+    clinic_contact_line: str = Field(min_length=1)
+    claim_lease_seconds: int = Field(default=120, ge=30, le=900)
+    sweep_after_seconds: int = Field(default=600, ge=60)
+    sweep_batch: int = Field(default=200, ge=1, le=1000)
+
+    @field_validator("staff_addresses", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return (
+            tuple(part.strip() for part in value.split(",") if part.strip())
+            if isinstance(value, str)
+            else value
+        )
+
+    @field_validator("clinic_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone: fail at cold start, not at the first lead
+        return value
+
+
+@cache
+def settings() -> NotifierSettings:
+    return NotifierSettings.from_environment()
+
+
+@cache
+def notifier() -> LeadNotifier:
+    config = settings()
+    clinic = ClinicDetails(
+        name=config.clinic_name,
+        contact_line=config.clinic_contact_line,
+        time_zone=ZoneInfo(config.clinic_time_zone),
+        sender=config.sender_address,
+        staff=config.staff_addresses,
+    )
+    policy = NotificationPolicy(
+        detail=config.notification_detail,
+        confirm_to_patient=config.send_confirmation,
+        lease_seconds=config.claim_lease_seconds,
+        sweep_after_seconds=config.sweep_after_seconds,
+        sweep_batch=config.sweep_batch,
+    )
+    return LeadNotifier(NotificationStore(config.leads_table), clinic, policy, config.staff_topic_arn)
+
+
+def notify_staff(record: DynamoDBRecord) -> None:
+    """One stream record: a new lead's key. Raising reports this record alone as failed."""
+    lead_id = str(record.dynamodb.keys["id"])  # type: ignore[union-attr,index]
+    logger.append_keys(lead_id=lead_id)
+    try:
+        outcome = notifier().notify(lead_id)
+    except Exception as error:
+        metrics.add_metric(name="NotificationFailed", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "Notification failed; the record will be retried", extra={"error_type": type(error).__name__}
+        )
+        raise
+    finally:
+        logger.remove_keys(["lead_id"])
+    if outcome is Outcome.SENT:
+        metrics.add_metric(name="NotificationSent", unit=MetricUnit.Count, value=1)
+        logger.info("Staff notified", extra={"lead_id": lead_id})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    notifier()  # settings are validated on the first event
+    return process_partial_response(
+        event=event, record_handler=notify_staff, processor=processor, context=context
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def sweep_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    """Every 15 minutes: leads older than the sweep age that were never notified."""
+    recovered, failed = notifier().sweep()
+    if recovered:
+        metrics.add_metric(name="SweeperRecovered", unit=MetricUnit.Count, value=recovered)
+        metrics.add_metric(name="NotificationSent", unit=MetricUnit.Count, value=recovered)
+    if failed:
+        metrics.add_metric(name="NotificationFailed", unit=MetricUnit.Count, value=failed)
+    return {"recovered": recovered, "failed": failed}

@@ -1,0 +1,122 @@
+"""What staff, the fan-out topic and the patient receive about a lead.
+
+The subject never carries personal data. The staff email's body carries only what the
+clinic's detail level allows; the topic message only the lead's id and time; the
+patient's confirmation nothing that the patient wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from email.message import EmailMessage
+from html import escape
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+from clinic.notifications.models import DetailLevel, StoredLead
+
+CHANNEL_LABELS = {"email": "Email", "phone": "Phone call", "text": "Text message"}
+TIME_LABELS = {"morning": "Morning", "afternoon": "Afternoon", "evening": "Evening", "any": "Any time"}
+CONCERN_LABELS = {
+    "depression": "Depression",
+    "anxiety": "Anxiety",
+    "ptsd": "PTSD",
+    "chronic_pain": "Chronic pain",
+    "ocd": "OCD",
+    "other": "Other",
+}
+
+
+@dataclass(frozen=True)
+class ClinicDetails:
+    name: str
+    contact_line: str
+    time_zone: ZoneInfo
+    sender: str
+    staff: tuple[str, ...]
+
+
+def received_at(lead: StoredLead, clinic: ClinicDetails) -> str:
+    """The time the lead arrived, in the clinic's time zone: 'Friday 27 November 2026, 08:11 EST'."""
+    local = lead.created_at.astimezone(clinic.time_zone)
+    return local.strftime("%A %-d %B %Y, %H:%M %Z")
+
+
+def staff_rows(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) -> list[tuple[str, str]]:
+    """The label/value lines of the staff email, as far as `detail` allows."""
+    rows = [("Reference", lead.id), ("Received", received_at(lead, clinic))]
+    if detail in ("contact", "full"):
+        reach = lead.email if lead.preferred_contact == "email" else _readable_phone(lead.phone)
+        rows += [
+            ("Name", lead.name),
+            ("Preferred contact", CHANNEL_LABELS[lead.preferred_contact]),
+            ("Reach them at", reach or ""),
+            ("Best time", TIME_LABELS[lead.preferred_time]),
+        ]
+    if detail == "full":
+        concerns = ", ".join(CONCERN_LABELS.get(concern, concern) for concern in lead.concerns)
+        rows += [("Concerns", concerns or "None chosen"), ("Message", lead.message or "(none)")]
+    return rows
+
+
+def _readable_phone(e164: str | None) -> str | None:
+    if not e164:
+        return None
+    number = phonenumbers.parse(e164)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) -> EmailMessage:
+    rows = staff_rows(lead, detail, clinic)
+    email = _message(f"New consultation request {lead.id}", clinic.sender, clinic.staff)
+    intro = "A new consultation request has arrived. Please call the patient back."
+    footer = "Full details are in the leads table under this reference."
+    text_rows = "\n".join(f"{label}: {value}" for label, value in rows)
+    email.set_content(f"{intro}\n\n{text_rows}\n\n{footer}\n")
+    html_rows = "".join(
+        f"<tr><th align='left'>{escape(label)}</th><td>{escape(value)}</td></tr>" for label, value in rows
+    )
+    email.add_alternative(
+        f"<html><body><p>{escape(intro)}</p><table>{html_rows}</table><p>{escape(footer)}</p></body></html>",
+        subtype="html",
+    )
+    return email
+
+
+def confirmation_email(lead: StoredLead, clinic: ClinicDetails) -> EmailMessage:
+    """A generic thank-you: nothing in it comes from what the patient wrote, not even their name."""
+    assert lead.email is not None
+    email = _message(f"We received your consultation request - {clinic.name}", clinic.sender, (lead.email,))
+    paragraphs = [
+        "Thank you for asking for a free consultation.",
+        "A member of our team will contact you in the way you asked, to talk about your questions "
+        "and whether treatment may be right for you.",
+        f"If you need to reach us sooner: {clinic.contact_line}",
+        "If you are in crisis or thinking about harming yourself, call or text 988 (Suicide & Crisis "
+        "Lifeline, US) or your local emergency number now.",
+        "You received this email because this address was entered in the consultation form on our "
+        "website. If that was not you, you can ignore it.",
+        f"- {clinic.name}",
+    ]
+    email.set_content("\n\n".join(paragraphs) + "\n")
+    email.add_alternative(
+        "<html><body>" + "".join(f"<p>{escape(text)}</p>" for text in paragraphs) + "</body></html>",
+        subtype="html",
+    )
+    return email
+
+
+def topic_message(lead: StoredLead) -> str:
+    """For SMS and chat fan-out: the lead's id and time, nothing about the patient."""
+    created = lead.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return json.dumps({"lead_id": lead.id, "received_at": created})
+
+
+def _message(subject: str, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
+    email = EmailMessage()
+    email["Subject"] = subject
+    email["From"] = sender
+    email["To"] = ", ".join(recipients)
+    return email

@@ -1,0 +1,163 @@
+"""Notifying staff about a lead, exactly once in effect.
+
+A delivery claims the lead, sends each step not yet marked (staff email, topic message,
+patient confirmation), marks each as it succeeds, then marks the lead notified. A failure
+gives the claim back and raises, so the stream retries the record (and, after its
+retries, the dead-letter queue and the sweeper take over); steps already sent are not
+sent again. Only a crash between a send and its mark can repeat that one step.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from enum import Enum
+from typing import Any
+
+import boto3
+import phonenumbers
+from aws_lambda_powertools import Logger
+
+from clinic.notifications import messages
+from clinic.notifications.messages import ClinicDetails
+from clinic.notifications.models import CONFIRMATION, STAFF_EMAIL, TOPIC, DetailLevel, StoredLead
+from clinic.notifications.store import AlreadyNotified, LeadBusy, LeadGone, NotificationStore
+
+logger = Logger(child=True)
+
+_EMAIL_LIKE = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+
+
+class Outcome(Enum):
+    SENT = "sent"
+    ALREADY_NOTIFIED = "already_notified"
+    GONE = "gone"
+
+
+@dataclass(frozen=True)
+class NotificationPolicy:
+    detail: DetailLevel
+    confirm_to_patient: bool
+    lease_seconds: int
+    sweep_after_seconds: int
+    sweep_batch: int
+
+
+class ContactDetailsInTopicMessage(Exception):
+    """The fan-out message would carry an email address or phone number; it is not sent."""
+
+
+def assert_no_contact_details(text: str) -> None:
+    """Refuse a topic message with an email address or a phone number in it.
+
+    SNS message data protection does this in AWS where the account may still use it;
+    this check holds everywhere.
+    """
+    if _EMAIL_LIKE.search(text) or next(iter(phonenumbers.PhoneNumberMatcher(text, "US")), None):
+        raise ContactDetailsInTopicMessage()
+
+
+class LeadNotifier:
+    def __init__(
+        self,
+        store: NotificationStore,
+        clinic: ClinicDetails,
+        policy: NotificationPolicy,
+        topic_arn: str,
+        ses_client: Any = None,
+        sns_client: Any = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._clinic = clinic
+        self._policy = policy
+        self._topic_arn = topic_arn
+        self._ses = ses_client
+        self._sns = sns_client
+        self._clock = clock
+
+    @property
+    def ses(self) -> Any:
+        if self._ses is None:
+            self._ses = boto3.client("sesv2")
+        return self._ses
+
+    @property
+    def sns(self) -> Any:
+        if self._sns is None:
+            self._sns = boto3.client("sns")
+        return self._sns
+
+    def notify(self, lead_id: str) -> Outcome:
+        """Tell staff about the lead unless already done; raises if a step failed (retry it)."""
+        now = self._clock()
+        lease = int(now) + self._policy.lease_seconds
+        try:
+            lead = self._store.claim(lead_id, int(now), lease)
+        except AlreadyNotified:
+            logger.info("Lead already notified; nothing sent", extra={"lead_id": lead_id})
+            return Outcome.ALREADY_NOTIFIED
+        except LeadGone:
+            logger.warning("Lead no longer exists; nothing sent", extra={"lead_id": lead_id})
+            return Outcome.GONE
+        try:
+            for step in self._steps(lead):
+                self._send(step, lead)
+                self._store.mark_step(lead_id, step, _iso(self._clock()), lease)
+            self._store.mark_notified(lead_id, _iso(self._clock()), lease)
+        except Exception:
+            self._store.release(lead_id, lease)
+            raise
+        return Outcome.SENT
+
+    def _steps(self, lead: StoredLead) -> list[str]:
+        steps = [STAFF_EMAIL, TOPIC]
+        if self._policy.confirm_to_patient and lead.email:
+            steps.append(CONFIRMATION)
+        return [step for step in steps if step not in lead.done_steps]
+
+    def _send(self, step: str, lead: StoredLead) -> None:
+        if step == STAFF_EMAIL:
+            self._send_email(messages.staff_email(lead, self._policy.detail, self._clinic))
+        elif step == CONFIRMATION:
+            self._send_email(messages.confirmation_email(lead, self._clinic))
+        else:
+            message = messages.topic_message(lead)
+            assert_no_contact_details(message)
+            self.sns.publish(TopicArn=self._topic_arn, Message=message)
+
+    def _send_email(self, email: EmailMessage) -> None:
+        self.ses.send_email(FromEmailAddress=self._clinic.sender, Content={"Raw": {"Data": email.as_bytes()}})
+
+    def sweep(self) -> tuple[int, int]:
+        """Notify leads the stream never delivered; returns (recovered, failed)."""
+        now = self._clock()
+        cutoff = _iso(now - self._policy.sweep_after_seconds)
+        recovered = failed = 0
+        for lead_id in self._store.pending_before(cutoff, self._policy.sweep_batch):
+            try:
+                outcome = self.notify(lead_id)
+            except LeadBusy:
+                continue  # a stream delivery is at work on it right now
+            except Exception as error:  # one lead's failure must not stop the others
+                failed += 1
+                logger.warning(
+                    "Sweeper could not notify a lead",
+                    extra={"lead_id": lead_id, "error_type": type(error).__name__},
+                )
+                continue
+            if outcome is Outcome.SENT:
+                recovered += 1
+                logger.warning(
+                    "Sweeper recovered a lead the stream had not delivered", extra={"lead_id": lead_id}
+                )
+        return recovered, failed
+
+
+def _iso(epoch: float) -> str:
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,137 @@
+"""The notification state kept on each lead: a short claim, each step's mark, the final mark.
+
+Every change is a conditional update, so two deliveries of the same stream record, or the
+stream and the sweeper at once, cannot both send.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from clinic.notifications.models import StoredLead, step_attribute
+
+PENDING_INDEX = "PendingNotification"
+NOTIFY_PENDING = "pending"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _values(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in values.items()}
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+class LeadGone(Exception):
+    """The lead no longer exists (expired by TTL, or erased)."""
+
+
+class AlreadyNotified(Exception):
+    """Staff were already told about this lead."""
+
+
+class LeadBusy(Exception):
+    """Another delivery holds the claim on this lead right now."""
+
+
+class ClaimLost(Exception):
+    """Our claim expired before we finished; another delivery may have taken over."""
+
+
+def _conditional_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class NotificationStore:
+    def __init__(self, leads_table: str, dynamodb_client: Any = None) -> None:
+        self._table = leads_table
+        self._client = dynamodb_client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def _key(self, lead_id: str) -> dict[str, Any]:
+        return {"id": {"S": lead_id}}
+
+    def claim(self, lead_id: str, now: int, lease_until: int) -> StoredLead:
+        """Hold the lead until `lease_until` and read it, in one conditional update."""
+        try:
+            response = self.client.update_item(
+                TableName=self._table,
+                Key=self._key(lead_id),
+                UpdateExpression="SET notification_claimed_until = :lease",
+                ConditionExpression=(
+                    "attribute_exists(id) AND attribute_not_exists(notified_at) AND "
+                    "(attribute_not_exists(notification_claimed_until) OR notification_claimed_until < :now)"
+                ),
+                ExpressionAttributeValues=_values({":lease": lease_until, ":now": now}),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not _conditional_failure(error):
+                raise
+            old = error.response.get("Item")
+            if not old:
+                raise LeadGone(lead_id) from None
+            if "notified_at" in old:
+                raise AlreadyNotified(lead_id) from None
+            raise LeadBusy(lead_id) from None
+        return StoredLead.from_item(_plain(response["Attributes"]))
+
+    def mark_step(self, lead_id: str, step: str, now: str, lease_until: int) -> None:
+        self._while_claimed(lead_id, lease_until, f"SET {step_attribute(step)} = :now", {":now": now})
+
+    def mark_notified(self, lead_id: str, now: str, lease_until: int) -> None:
+        """Staff have everything: leave the pending index and drop the claim."""
+        self._while_claimed(
+            lead_id,
+            lease_until,
+            "SET notified_at = :now REMOVE notify_state, notification_claimed_until",
+            {":now": now},
+        )
+
+    def release(self, lead_id: str, lease_until: int) -> None:
+        """Give the claim back after a failure, so that a retry need not wait for the lease."""
+        with contextlib.suppress(ClaimLost):
+            self._while_claimed(lead_id, lease_until, "REMOVE notification_claimed_until", {})
+
+    def _while_claimed(self, lead_id: str, lease_until: int, update: str, values: dict[str, Any]) -> None:
+        try:
+            self.client.update_item(
+                TableName=self._table,
+                Key=self._key(lead_id),
+                UpdateExpression=update,
+                ConditionExpression="notification_claimed_until = :lease",
+                ExpressionAttributeValues=_values({**values, ":lease": lease_until}),
+            )
+        except ClientError as error:
+            if _conditional_failure(error):
+                raise ClaimLost(lead_id) from None
+            raise
+
+    def pending_before(self, created_before: str, limit: int) -> Iterator[str]:
+        """Ids of leads never marked notified and created before `created_before`, oldest first."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            IndexName=PENDING_INDEX,
+            KeyConditionExpression="notify_state = :pending AND created_at < :before",
+            ExpressionAttributeValues=_values({":pending": NOTIFY_PENDING, ":before": created_before}),
+            PaginationConfig={"MaxItems": limit, "PageSize": min(limit, 100)},
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield item["id"]["S"]
