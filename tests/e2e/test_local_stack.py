@@ -71,8 +71,9 @@ def _lead_count(stack: LocalStack) -> int:
 def test_local_api_stores_a_json_consultation_request(local_stack: LocalStack) -> None:
     before = _lead_count(local_stack)
     body = json.dumps({"name": "Local Patient", "email": "local@example.org", "consent": True}).encode()
-    status, _, answer = _post(f"{local_stack.api_url}/consultations", body, "application/json",
-                              {"idempotency-key": "e2e-json-1"})  # fmt: skip
+    status, _, answer = _post(
+        f"{local_stack.api_url}/consultations", body, "application/json", {"idempotency-key": "e2e-json-1"}
+    )
     assert status == 201
     assert json.loads(answer)["status"] == "received"
     assert _lead_count(local_stack) == before + 1
@@ -82,9 +83,11 @@ def test_local_api_redirects_a_plain_form_post_to_the_thank_you_page(local_stack
     before = _lead_count(local_stack)
     body = b"name=Form+Patient&phone=415-555-2671&consent=true&concerns=anxiety"
     status, headers, _ = _post(
-        f"{local_stack.api_url}/consultations", body, "application/x-www-form-urlencoded",
+        f"{local_stack.api_url}/consultations",
+        body,
+        "application/x-www-form-urlencoded",
         {"x-forwarded-for": "192.0.2.10"},
-    )  # fmt: skip
+    )
     assert status == 303
     assert headers["Location"] == f"{local_stack.site_url}/thank-you.html"
     assert _lead_count(local_stack) == before + 1

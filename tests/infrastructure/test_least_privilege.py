@@ -16,6 +16,7 @@ UNSCOPABLE = {
     "xray:GetSamplingTargets",
     "xray:GetSamplingStatisticSummaries",
     "cloudwatch:PutMetricData",
+    "dynamodb:ListStreams",
 }
 # AWS-managed policies a role may attach: logging to its own log group and X-Ray tracing.
 ALLOWED_MANAGED = {
@@ -127,3 +128,34 @@ def test_only_the_consultations_function_may_write_leads(translated: dict[str, A
         and "dynamodb:PutItem" in _as_list(statement["Action"])
     }
     assert writers == {"ConsultationsFunctionRole"}
+
+
+def test_notifier_reads_only_the_leads_stream_and_marks_only_leads(translated: dict[str, Any]) -> None:
+    statements = _by_sid(translated, "NotifierRole")
+    assert statements["ReadLeadsStream"]["Resource"] == {"Fn::GetAtt": ["LeadsTable", "StreamArn"]}
+    assert statements["ClaimAndMarkLeads"] == {
+        "Sid": "ClaimAndMarkLeads",
+        "Effect": "Allow",
+        "Action": "dynamodb:UpdateItem",
+        "Resource": {"Fn::GetAtt": ["LeadsTable", "Arn"]},
+    }
+    assert statements["PublishToStaffTopic"]["Resource"] == {"Ref": "StaffTopic"}
+    assert statements["DeadLetterFailedBatches"]["Resource"] == {
+        "Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]
+    }
+    assert statements["WriteOwnLogs"]["Resource"] == {"Fn::GetAtt": ["NotifierLogGroup", "Arn"]}
+    sending = statements["SendFromTheClinicAddress"]
+    assert sending["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "SenderEmailAddress"}}}
+    assert all(":identity/" in str(resource) for resource in sending["Resource"])
+    assert "ManagedPolicyArns" not in translated["Resources"]["NotifierRole"]["Properties"]
+
+
+def test_sweeper_queries_only_the_pending_index(translated: dict[str, Any]) -> None:
+    statements = _by_sid(translated, "SweeperFunctionRole")
+    assert statements["FindLeadsNotYetNotified"]["Action"] == "dynamodb:Query"
+    assert statements["FindLeadsNotYetNotified"]["Resource"] == {
+        "Fn::Sub": "${LeadsTable.Arn}/index/PendingNotification"
+    }
+    assert not any(
+        "dynamodb:Scan" in _as_list(statement["Action"]) for _, statement in _statements(translated)
+    )

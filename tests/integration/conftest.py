@@ -56,3 +56,31 @@ def load_handler(
 
 def invoke(module: Any, event: dict[str, Any]) -> dict[str, Any]:
     return module.lambda_handler(event, FakeLambdaContext())  # type: ignore[no-any-return]
+
+
+def stream_records(stack: StackTemplate) -> list[dict[str, Any]]:
+    """Every record moto's DynamoDB Streams holds for the leads table, as Lambda shapes them."""
+    from clinic_infra.streams import lambda_record
+
+    arn = stack.attributes[("LeadsTable", "StreamArn")]
+    streams = boto3.client("dynamodbstreams")
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records += [
+            lambda_record(record, arn) for record in streams.get_records(ShardIterator=iterator)["Records"]
+        ]
+    return records
+
+
+def notifier_event(stack: StackTemplate, records: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The event the notifier's event source mapping delivers: the template's filter applied."""
+    from clinic_infra.streams import passes_filters, stream_event
+
+    filters = stack.functions()["NotifierFunction"].events["NewLeads"]["Properties"]["FilterCriteria"][
+        "Filters"
+    ]
+    source = stream_records(stack) if records is None else records
+    return stream_event(record for record in source if passes_filters(record, filters))

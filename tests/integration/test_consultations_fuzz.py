@@ -14,8 +14,19 @@ from tests.helpers import http_event
 from tests.integration.conftest import invoke, load_handler
 
 DOCUMENTED = {201, 303, 400, 409, 413, 415, 422, 429}
-FIELDS = ["name", "email", "phone", "preferred_contact", "preferred_time", "concerns", "message", "consent",
-          "source", "website", "extra"]  # fmt: skip
+FIELDS = [
+    "name",
+    "email",
+    "phone",
+    "preferred_contact",
+    "preferred_time",
+    "concerns",
+    "message",
+    "consent",
+    "source",
+    "website",
+    "extra",
+]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -28,9 +39,16 @@ bodies = st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=len(FIEL
     json.dumps
 ) | st.text(max_size=200)
 content_types = st.sampled_from(
-    ["application/json", "APPLICATION/JSON; charset=utf-8", "application/x-www-form-urlencoded",
-     "multipart/form-data", "text/plain", "application/json; charset=latin-1", ""]
-)  # fmt: skip
+    [
+        "application/json",
+        "APPLICATION/JSON; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "text/plain",
+        "application/json; charset=latin-1",
+        "",
+    ]
+)
 
 
 @pytest.fixture

@@ -1,0 +1,121 @@
+"""What staff, the topic and the patient are told: each only what it may carry."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from clinic.notifications.messages import (
+    ClinicDetails,
+    confirmation_email,
+    staff_email,
+    topic_message,
+)
+from clinic.notifications.models import StoredLead
+from clinic.notifications.service import ContactDetailsInTopicMessage, assert_no_contact_details
+
+CLINIC = ClinicDetails(
+    name="Example Clinic",
+    contact_line="call us on (555) 010-0100.",
+    time_zone=ZoneInfo("America/Los_Angeles"),
+    sender="no-reply@clinic.example",
+    staff=("one@clinic.example", "two@clinic.example"),
+)
+LEAD = StoredLead(
+    id="01JZ0000000000000000000000",
+    created_at=datetime(2026, 11, 27, 18, 5, tzinfo=UTC),
+    name="Patientname <b>Bold</b>",
+    email="patient.mail@example.org",
+    phone="+14155550123",
+    preferred_contact="phone",
+    preferred_time="evening",
+    concerns=["ptsd", "chronic_pain"],
+    message="Private words about my health",
+)
+PERSONAL = [LEAD.name, "Patientname", LEAD.email, LEAD.phone, "415", LEAD.message, "PTSD", "Chronic pain"]
+
+
+def _parts(email: EmailMessage) -> tuple[str, str]:
+    text = email.get_body(preferencelist=("plain",))
+    html = email.get_body(preferencelist=("html",))
+    assert text is not None
+    assert html is not None
+    return text.get_content(), html.get_content()
+
+
+@pytest.mark.parametrize("detail", ["minimal", "contact", "full"])
+def test_staff_subject_carries_no_personal_data(detail: str) -> None:
+    subject = str(staff_email(LEAD, detail, CLINIC)["Subject"])  # type: ignore[arg-type]
+    assert subject == f"New consultation request {LEAD.id}"
+
+
+def test_staff_email_goes_from_the_sender_to_every_staff_address() -> None:
+    email = staff_email(LEAD, "contact", CLINIC)
+    assert email["From"] == "no-reply@clinic.example"
+    assert email["To"] == "one@clinic.example, two@clinic.example"
+
+
+def test_minimal_staff_email_has_only_the_reference_and_time_in_the_clinic_zone() -> None:
+    text, html = _parts(staff_email(LEAD, "minimal", CLINIC))
+    assert f"Reference: {LEAD.id}" in text
+    assert "Received: Friday 27 November 2026, 10:05 PST" in text
+    for value in PERSONAL:
+        assert value not in text
+        assert value not in html
+
+
+def test_contact_staff_email_adds_how_to_reach_the_patient_but_no_health_details() -> None:
+    text, html = _parts(staff_email(LEAD, "contact", CLINIC))
+    assert "Name: Patientname <b>Bold</b>" in text
+    assert "Preferred contact: Phone call" in text
+    assert "Reach them at: +1 415-555-0123" in text
+    assert "Best time: Evening" in text
+    assert "&lt;b&gt;Bold&lt;/b&gt;" in html  # escaped in the HTML part
+    assert "<b>Bold</b>" not in html
+    for value in (LEAD.message, "PTSD", "Chronic pain", LEAD.email):
+        assert value not in text
+        assert value not in html
+
+
+def test_contact_staff_email_gives_the_email_when_email_is_preferred() -> None:
+    text, _ = _parts(staff_email(LEAD.model_copy(update={"preferred_contact": "email"}), "contact", CLINIC))
+    assert "Reach them at: patient.mail@example.org" in text
+    assert "415" not in text
+
+
+def test_full_staff_email_adds_concerns_and_message() -> None:
+    text, html = _parts(staff_email(LEAD, "full", CLINIC))
+    assert "Concerns: PTSD, Chronic pain" in text
+    assert "Message: Private words about my health" in text
+    assert "Private words about my health" in html
+
+
+def test_confirmation_never_echoes_what_the_patient_wrote() -> None:
+    email = confirmation_email(LEAD, CLINIC)
+    text, html = _parts(email)
+    assert email["To"] == LEAD.email
+    assert "Example Clinic" in str(email["Subject"])
+    for value in [LEAD.name, "Patientname", LEAD.phone, LEAD.message, "PTSD", "ptsd", "Evening", "evening"]:
+        assert value not in text
+        assert value not in html
+        assert value not in str(email["Subject"])
+    assert "call us on (555) 010-0100." in text
+    assert "988" in text
+
+
+def test_topic_message_holds_the_id_and_time_only() -> None:
+    assert json.loads(topic_message(LEAD)) == {"lead_id": LEAD.id, "received_at": "2026-11-27T18:05:00.000Z"}
+    assert_no_contact_details(topic_message(LEAD))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"lead_id": "x", "email": "a.b@example.org"}', "call +1 (415) 555-0123", "ring 415-555-0123 today"],
+)
+def test_topic_guard_refuses_email_addresses_and_phone_numbers(text: str) -> None:
+    with pytest.raises(ContactDetailsInTopicMessage):
+        assert_no_contact_details(text)
