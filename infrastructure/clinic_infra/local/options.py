@@ -16,3 +16,17 @@ def add_dev_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--content-dir", type=Path, default=ROOT / "content")
     parser.add_argument("--site-dir", type=Path, default=ROOT / "site")
     parser.add_argument("--log-file", type=Path, default=None, help="also write every log line here")
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a template parameter, e.g. --parameter NotificationDetail=full (repeatable)",
+    )
+    parser.add_argument(
+        "--sweep-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="run the sweeper this often instead of the template's schedule (15 minutes)",
+    )

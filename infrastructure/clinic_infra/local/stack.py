@@ -21,9 +21,11 @@ from typing import Any, TextIO
 import boto3
 from moto.server import ThreadedMotoServer
 
+from clinic_infra.local.events import ScheduledInvoker, StreamEventSource, rate_seconds
 from clinic_infra.local.functions import LocalFunction
 from clinic_infra.local.gateway import CorsConfig, LocalGateway
 from clinic_infra.local.options import ROOT
+from clinic_infra.local.outbox import outbox_json, outbox_page
 from clinic_infra.local.site import SiteServer
 from clinic_infra.provision import provision
 from clinic_infra.publish import publish
@@ -44,6 +46,7 @@ class DevConfig:
     site_dir: Path = ROOT / "site"
     log_file: Path | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    sweep_every: float | None = None
 
 
 class LocalStack:
@@ -58,6 +61,8 @@ class LocalStack:
         self.site_url = f"http://{config.host}:{config.site_port}"
         self.api_url = f"http://{config.host}:{config.api_port}"
         self.functions: dict[str, LocalFunction] = {}
+        self.streams: dict[str, StreamEventSource] = {}
+        self.schedules: dict[str, ScheduledInvoker] = {}
         self._stoppers: list[Callable[[], None]] = []
         self.template: StackTemplate | None = None
 
@@ -127,6 +132,8 @@ class LocalStack:
             self.functions[name] = LocalFunction(spec, environment, self.log)
             self._stoppers.append(self.functions[name].stop)
 
+        self._start_event_sources(template)
+
         gateway = LocalGateway(
             template.http_routes(),
             self.invoke,
@@ -134,6 +141,10 @@ class LocalStack:
             host=self.config.host,
             port=self.config.api_port,
             account_id=ACCOUNT_ID,
+            local_pages={
+                "/_local/outbox": partial(outbox_page, ACCOUNT_ID, REGION),
+                "/_local/outbox.json": partial(outbox_json, ACCOUNT_ID, REGION),
+            },
             log=partial(self.log, "api"),
         )
         gateway.start()
@@ -145,6 +156,27 @@ class LocalStack:
             )
             site.start()
             self._stoppers.append(site.stop)
+
+    def _start_event_sources(self, template: StackTemplate) -> None:
+        """The template's stream mappings and schedules, delivered as Lambda would."""
+        for name, spec in template.functions().items():
+            for event_name, event in spec.events.items():
+                properties = template.resolve(event.get("Properties", {}))
+                log = partial(self.log, f"{event['Type'].lower()}:{event_name}")
+                if event["Type"] == "DynamoDB":
+                    streams, sqs = self.client("dynamodbstreams"), self.client("sqs")
+                    stream = StreamEventSource(
+                        streams, sqs, properties["Stream"], self.functions[name], properties, log
+                    )
+                    self.streams[name] = stream
+                    stream.start()
+                    self._stoppers.append(stream.stop)
+                elif event["Type"] == "Schedule":
+                    period = self.config.sweep_every or rate_seconds(properties["Schedule"])
+                    schedule = ScheduledInvoker(self.functions[name], period, log)
+                    self.schedules[name] = schedule
+                    schedule.start()
+                    self._stoppers.append(schedule.stop)
 
     def stop(self) -> None:
         while self._stoppers:
@@ -159,18 +191,39 @@ class LocalStack:
 
     def describe(self) -> str:
         assert self.template is not None
-        bucket = self.template.refs["ContentBucket"]
+        refs = self.template.refs
+        aws = f"aws --endpoint-url {self.aws_url}"
+        sweep = ", ".join(f"{name} every {source_period(source)}" for name, source in self.schedules.items())
         return "\n".join(
             [
                 "",
                 "The clinic backend is running locally:",
-                f"  Example site      {self.site_url}",
-                f"  HTTP API          {self.api_url}  (try {self.api_url}/articles)",
-                f"  Embedded AWS      {self.aws_url}  (aws --endpoint-url {self.aws_url} s3 ls s3://{bucket}/)",
+                f"  Example site     {self.site_url}",
+                f"  HTTP API         {self.api_url}  (try {self.api_url}/articles)",
+                f"  Staff emails     {self.api_url}/_local/outbox  (JSON: {self.api_url}/_local/outbox.json)",
+                f"  Embedded AWS     {self.aws_url}  (moto; any credentials work with --endpoint-url)",
+                f"    {aws} s3 ls s3://{refs['ContentBucket']}/published/ --recursive",
+                f"    {aws} dynamodb scan --table-name {refs['LeadsTable']}",
+                f"  Schedules        {sweep or 'none'}",
                 "Stop with Ctrl-C.",
                 "",
             ]
         )
+
+
+def source_period(source: ScheduledInvoker) -> str:
+    seconds = source.period_seconds
+    return f"{seconds / 60:g} minutes" if seconds >= 60 else f"{seconds:g} seconds"
+
+
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    parameters = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator:
+            raise SystemExit(f"--parameter needs NAME=VALUE, got {pair!r}")
+        parameters[name] = value
+    return parameters
 
 
 def run_dev(args: argparse.Namespace) -> int:
@@ -182,6 +235,8 @@ def run_dev(args: argparse.Namespace) -> int:
         content_dir=args.content_dir,
         site_dir=args.site_dir,
         log_file=args.log_file,
+        parameters=_parameters(args.parameter),
+        sweep_every=args.sweep_every,
     )
     stack = LocalStack(config)
     stopped = threading.Event()

@@ -1,0 +1,210 @@
+"""Lambda's event sources, locally: a DynamoDB stream mapping and a rate schedule.
+
+The stream mapping does what Lambda's does for the template's properties: polls each
+shard, applies the FilterCriteria, delivers batches of at most BatchSize, retries from
+the first record a function reports as failed (ReportBatchItemFailures), halves a batch
+whose invocation fails (BisectBatchOnFunctionError), and after MaximumRetryAttempts sends
+a description of the batch, never its records, to the OnFailure queue.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from clinic_infra.local.functions import InvocationError, LocalFunction
+from clinic_infra.streams import lambda_record, passes_filters, stream_event
+
+Log = Callable[[str], None]
+
+
+class StreamEventSource:
+    """One DynamoDB event source mapping: stream -> function."""
+
+    def __init__(
+        self,
+        streams_client: Any,
+        sqs_client: Any,
+        stream_arn: str,
+        function: LocalFunction,
+        properties: dict[str, Any],
+        log: Log,
+        *,
+        poll_seconds: float = 0.5,
+        retry_pause_seconds: float = 1.0,
+    ) -> None:
+        self._streams = streams_client
+        self._sqs = sqs_client
+        self._arn = stream_arn
+        self._function = function
+        self._batch_size = int(properties.get("BatchSize", 100))
+        self._filters = properties.get("FilterCriteria", {}).get("Filters", [])
+        self._max_retries = int(properties.get("MaximumRetryAttempts", -1))
+        self._bisect = bool(properties.get("BisectBatchOnFunctionError", False))
+        self._reports_items = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
+        self._on_failure = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        self._starting_position = properties.get("StartingPosition", "LATEST")
+        self._log = log
+        self._poll_seconds = poll_seconds
+        self._retry_pause = retry_pause_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.delivered = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"stream-{self._function.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        iterators: dict[str, str | None] = {}
+        while not self._stop.is_set():
+            try:
+                self._discover_shards(iterators)
+                for shard_id, iterator in list(iterators.items()):
+                    if iterator:
+                        iterators[shard_id] = self._poll(iterator)
+            except Exception as error:  # keep polling, as Lambda's poller does
+                self._log(f"stream poll failed: {type(error).__name__}: {error}")
+            self._stop.wait(self._poll_seconds)
+
+    def _discover_shards(self, iterators: dict[str, str | None]) -> None:
+        description = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]
+        for shard in description["Shards"]:
+            if shard["ShardId"] not in iterators:
+                iterators[shard["ShardId"]] = self._streams.get_shard_iterator(
+                    StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType=self._starting_position
+                )["ShardIterator"]
+
+    def _poll(self, iterator: str) -> str | None:
+        response = self._streams.get_records(ShardIterator=iterator, Limit=self._batch_size)
+        records = [lambda_record(record, self._arn) for record in response.get("Records", [])]
+        wanted = [record for record in records if passes_filters(record, self._filters)]
+        if wanted:
+            self._deliver(wanted)
+        return response.get("NextShardIterator")  # type: ignore[no-any-return]
+
+    def _deliver(self, records: list[dict[str, Any]], attempt: int = 0) -> None:
+        """Invoke until every record succeeded, or the batch's retries are spent."""
+        while records and not self._stop.is_set():
+            try:
+                result = self._function.invoke(stream_event(records))
+                failed_from = self._first_failure(records, result)
+            except InvocationError as error:
+                self._log(f"{self._function.name} failed on a batch of {len(records)}: {error}")
+                if self._bisect and len(records) > 1:
+                    middle = len(records) // 2
+                    self._deliver(records[:middle], attempt + 1)
+                    self._deliver(records[middle:], attempt + 1)
+                    return
+                failed_from = 0
+            if failed_from is None:
+                self.delivered += len(records)
+                return
+            self.delivered += failed_from
+            records = records[failed_from:]
+            attempt += 1
+            if 0 <= self._max_retries < attempt:
+                self._dead_letter(records)
+                return
+            self._stop.wait(self._retry_pause * attempt)
+
+    def _first_failure(self, records: list[dict[str, Any]], result: Any) -> int | None:
+        if not self._reports_items or not isinstance(result, dict):
+            return None
+        failures = {item.get("itemIdentifier") for item in result.get("batchItemFailures") or []}
+        for position, record in enumerate(records):
+            if record["dynamodb"]["SequenceNumber"] in failures:
+                return position
+        return None
+
+    def _dead_letter(self, records: list[dict[str, Any]]) -> None:
+        self._log(f"{self._function.name}: {len(records)} records failed every retry; sent to the DLQ")
+        if not self._on_failure:
+            return
+        queue_url = self._sqs.get_queue_url(QueueName=self._on_failure.rsplit(":", 1)[1])["QueueUrl"]
+        # What Lambda sends: where the batch was, not what it held.
+        description = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self._function.name,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": self._max_retries + 1,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "DDBStreamBatchInfo": {
+                "shardId": "local",
+                "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+                "batchSize": len(records),
+                "streamArn": self._arn,
+            },
+        }
+        self._sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(description))
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> int:
+    """`rate(15 minutes)` -> 900. Cron expressions are not used by this template."""
+    found = _RATE.match(expression.strip())
+    if not found:
+        raise ValueError(f"unsupported schedule {expression!r}")
+    return int(found.group(1)) * _UNIT_SECONDS[found.group(2).rstrip("s")]
+
+
+class ScheduledInvoker:
+    """An EventBridge rate schedule: invokes the function with a scheduled event every period."""
+
+    def __init__(self, function: LocalFunction, period_seconds: float, log: Log) -> None:
+        self._function = function
+        self.period_seconds = period_seconds
+        self._log = log
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"schedule-{self._function.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def run_once(self) -> Any:
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {},
+        }
+        return self._function.invoke(event)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period_seconds):
+            try:
+                self._log(f"{self._function.name}: {self.run_once()}")
+            except InvocationError as error:
+                self._log(f"{self._function.name} failed: {error}")
