@@ -6,14 +6,20 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SAM_VENV := $(VENV)/sam
 SAM := $(SAM_VENV)/bin/sam
+# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: dev test lint bench build deploy clean
+.PHONY: dev test lint bench build deploy clean screenshot
 
 dev: $(INSTALLED)  ## run the whole product locally (embedded AWS, API, example site)
 	$(BIN)/clinic dev
 
-test: $(INSTALLED)  ## run every test
+test: $(INSTALLED) $(CHROMIUM)  ## run every test
 	$(BIN)/pytest
+
+screenshot: $(INSTALLED) $(CHROMIUM)  ## refresh docs/example-site.png from a browser run
+	CLINIC_SCREENSHOT_DIR=docs $(BIN)/pytest tests/e2e/test_browser.py -k screenshot
 
 build: $(SAM)  ## sam build (Makefile build method: no Docker, no python3.13 needed)
 	$(SAM) build
@@ -29,6 +35,10 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium
 
 $(SAM): pyproject.toml $(INSTALLED)
 	$(PYTHON) -m venv $(SAM_VENV)

@@ -1,0 +1,253 @@
+"""The example site in real headless Chromium against the local stack `make dev` runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+
+from clinic_infra.content import load_site
+from clinic_infra.local.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking switches Chromium keeps dialling Google, which this
+# machine's closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+SITE_CONTENT = load_site(ROOT / "content")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PageProblems:
+    """Script errors and unexpected console errors a visitor's browser would show."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def console(self, message: ConsoleMessage) -> None:
+        # Chromium logs every 4xx fetch as "Failed to load resource"; the tests expect some.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(message.text)
+
+
+@pytest.fixture
+def page(browser: Browser, local_stack: LocalStack) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    problems = PageProblems()
+    page.on("console", problems.console)
+    page.on("pageerror", lambda error: problems.errors.append(str(error)))
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+    assert problems.errors == []
+
+
+def _lead_ids(stack: LocalStack) -> set[str]:
+    assert stack.template is not None
+    items = stack.client("dynamodb").scan(TableName=stack.template.refs["LeadsTable"])["Items"]
+    return {item["id"]["S"] for item in items}
+
+
+def _outbox(stack: LocalStack) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"{stack.api_url}/_local/outbox.json", timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def _wait_for_email(stack: LocalStack, needle: str, timeout: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [email for email in _outbox(stack) if needle in email["subject"]]
+        if found:
+            return found[0]
+        time.sleep(0.25)
+    raise AssertionError(f"no email about {needle} within {timeout} s")
+
+
+def _fill_form(page: Page, *, name: str, email: str) -> None:
+    page.fill("#name", name)
+    page.fill("#email", email)
+    page.fill("#phone", "415 555 0177")
+    page.check("#contact-phone")
+    page.select_option("#preferred_time", "evening")
+    page.check("#concern-anxiety")
+    page.check("#concern-ptsd")
+    page.fill("#message", "Looking for information about infusions.")
+    page.check("#consent")
+
+
+# ---------------------------------------------------------------- articles
+
+
+def test_list_shows_published_articles_with_more_pagination(page: Page, local_stack: LocalStack) -> None:
+    page.goto(local_stack.site_url + "/")
+    cards = page.locator("#article-list .article-card")
+    expect(cards).to_have_count(3)
+    page.click("#more-articles")
+    expect(cards).to_have_count(len(SITE_CONTENT.articles))
+    expect(page.locator("#more-articles")).to_be_hidden()
+    titles = set(page.locator("#article-list .article-card h2 a").all_inner_texts())
+    assert titles == {article.front.title for article in SITE_CONTENT.articles}
+
+
+def test_tag_filter_lists_only_that_topic(page: Page, local_stack: LocalStack) -> None:
+    page.goto(local_stack.site_url + "/")
+    expect(page.locator("#article-list .article-card")).to_have_count(3)
+    page.select_option("#tag-filter", "chronic-pain")
+    expect(page.locator("#article-list .article-card")).to_have_count(1)
+    expect(page.locator("#article-list .article-card h2 a")).to_have_text(
+        "Ketamine infusions for chronic pain"
+    )
+
+
+def test_an_article_opens_with_body_references_disclaimer_and_related(
+    page: Page, local_stack: LocalStack
+) -> None:
+    page.goto(local_stack.site_url + "/")
+    page.get_by_role("link", name="Ketamine infusions for chronic pain").click()
+    expect(page.locator("#article-title")).to_have_text("Ketamine infusions for chronic pain")
+    expect(page.locator("#article-body h2").first).to_be_visible()
+    expect(page.locator("#article-references li")).to_have_count(3)
+    disclaimer = (ROOT / "content" / "disclaimer.md").read_text().strip()
+    expect(page.locator("#article-disclaimer")).to_contain_text(disclaimer[:60])
+    assert page.locator("#related-articles li").count() >= 1
+    assert page.title().startswith("Ketamine infusions for chronic pain")
+
+
+def test_an_old_slug_lands_on_the_current_article(page: Page, local_stack: LocalStack) -> None:
+    page.goto(local_stack.site_url + "/article.html?slug=ketamine-depression")
+    expect(page.locator("#article-title")).to_contain_text("treatment-resistant depression")
+    expect(page).to_have_url(re.compile(r"slug=ketamine-for-treatment-resistant-depression$"))
+
+
+def test_an_unknown_article_says_so(page: Page, local_stack: LocalStack) -> None:
+    page.goto(local_stack.site_url + "/article.html?slug=no-such-article")
+    expect(page.locator("#article-status")).to_contain_text("could not find")
+
+
+# ---------------------------------------------------------------- consultation form
+
+
+def test_submitted_form_shows_success_stores_one_lead_and_emails_staff(
+    page: Page, local_stack: LocalStack
+) -> None:
+    before = _lead_ids(local_stack)
+    page.goto(local_stack.site_url + "/consult.html")
+    _fill_form(page, name="Browser Patient", email="browser.patient@example.org")
+    page.click("#submit")
+    expect(page.locator("#form-success")).to_be_visible()
+    reference = page.locator("#reference").inner_text()
+    assert ULID.match(reference)
+    assert _lead_ids(local_stack) - before == {reference}
+    staff_email = _wait_for_email(local_stack, reference)
+    assert "Name: Browser Patient" in staff_email["text"]
+    assert "Browser Patient" not in staff_email["subject"]
+
+
+def test_invalid_email_shows_its_field_error_and_stores_nothing(page: Page, local_stack: LocalStack) -> None:
+    before = _lead_ids(local_stack)
+    page.goto(local_stack.site_url + "/consult.html")
+    _fill_form(page, name="Typo Patient", email="typo.patient@localhost")
+    page.click("#submit")
+    error = page.locator("#email-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("valid email address")
+    expect(page.locator("#email")).to_have_attribute("aria-invalid", "true")
+    assert "email-error" in (page.locator("#email").get_attribute("aria-describedby") or "")
+    expect(page.locator("#form-success")).to_be_hidden()
+    assert _lead_ids(local_stack) == before
+
+
+def test_client_side_hints_stop_an_empty_form_before_sending(page: Page, local_stack: LocalStack) -> None:
+    requests: list[str] = []
+    page.on(
+        "request", lambda request: requests.append(request.url) if "/consultations" in request.url else None
+    )
+    page.goto(local_stack.site_url + "/consult.html")
+    page.click("#submit")
+    expect(page.locator("#name-error")).to_be_visible()
+    expect(page.locator("#consent-error")).to_be_visible()
+    expect(page.locator("#form-errors")).to_be_focused()
+    assert requests == []
+
+
+def test_double_click_stores_one_lead(page: Page, local_stack: LocalStack) -> None:
+    before = _lead_ids(local_stack)
+    page.goto(local_stack.site_url + "/consult.html")
+    _fill_form(page, name="Eager Clicker", email="eager.clicker@example.org")
+    page.dblclick("#submit")
+    expect(page.locator("#form-success")).to_be_visible()
+    time.sleep(1)  # let any second request land before counting
+    assert len(_lead_ids(local_stack) - before) == 1
+
+
+def test_form_works_by_keyboard_and_the_honeypot_is_out_of_reach(page: Page, local_stack: LocalStack) -> None:
+    page.goto(local_stack.site_url + "/consult.html")
+    page.focus("#name")
+    reached = []
+    for _ in range(40):
+        reached.append(page.evaluate("document.activeElement.id"))
+        page.keyboard.press("Tab")
+    assert {"name", "email", "phone", "message", "consent", "submit"} <= set(reached)
+    assert "website" not in reached
+    fields = "#consultation-form :is(input:not([type=hidden]), select, textarea)"
+    script = f"[...document.querySelectorAll('{fields}')].filter(e => !e.labels?.length).map(e => e.name)"
+    unlabeled = page.evaluate(script)
+    assert unlabeled == []
+
+
+def test_without_javascript_the_form_posts_and_lands_on_the_thank_you_page(
+    browser: Browser, local_stack: LocalStack
+) -> None:
+    before = _lead_ids(local_stack)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(local_stack.site_url + "/consult.html")
+    page.fill("#name", "No Script Patient")
+    page.fill("#phone", "415 555 0178")
+    page.check("#contact-phone")
+    page.check("#concern-depression")
+    page.check("#consent")
+    page.click("#submit")
+    page.wait_for_url(re.compile(r"/thank-you\.html$"))
+    expect(page.locator("h1")).to_have_text("Thank you")
+    context.close()
+    assert len(_lead_ids(local_stack) - before) == 1
+
+
+def test_screenshot_of_the_example_site(page: Page, local_stack: LocalStack, tmp_path: Path) -> None:
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.goto(local_stack.site_url + "/")
+    expect(page.locator("#article-list .article-card")).to_have_count(3)
+    shot = tmp_path / "example-site.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000  # a rendered page, not a blank one
+    target = os.environ.get("CLINIC_SCREENSHOT_DIR")
+    if target:
+        shutil.copy(shot, ROOT / target / "example-site.png")

@@ -1,0 +1,34 @@
+"""A Lambda handler for testing the local gateway: it answers with the event it received.
+
+Headers steer it: `x-echo-raise` makes it raise, `x-echo-binary` answers base64 bytes,
+`x-echo-bare` answers a bare dict (no statusCode), `x-echo-cookie` sets a cookie.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> Any:
+    headers = event.get("headers", {})
+    if "x-echo-raise" in headers:
+        raise RuntimeError("the handler failed")
+    if "x-echo-bare" in headers:
+        return {"bare": True}
+    if "x-echo-binary" in headers:
+        return {
+            "statusCode": 200,
+            "headers": {"content-type": "image/png"},
+            "body": base64.b64encode(b"\x89PNG\r\n").decode(),
+            "isBase64Encoded": True,
+        }
+    answer: dict[str, Any] = {
+        "statusCode": int(headers.get("x-echo-status", 200)),
+        "headers": {"content-type": "application/json", "x-function": context.function_name},
+        "body": json.dumps(event),
+    }
+    if "x-echo-cookie" in headers:
+        answer["cookies"] = ["session=abc; HttpOnly", "theme=dark"]
+    return answer
