@@ -205,7 +205,9 @@ def test_validation_error_lists_each_field_without_echoing_values(post: Post) ->
 def test_bad_idempotency_key_is_422(post: Post, stack: StackTemplate) -> None:
     response = post(VALID, key="has spaces and is not allowed")
     assert response["statusCode"] == 422
-    assert _json(response)["error"]["fields"][0]["field"] == "Idempotency-Key"
+    assert _json(response)["error"]["fields"] == [
+        {"field": "idempotency-key", "message": "Use 1 to 64 letters, digits, hyphens or underscores."}
+    ]
     assert _leads(stack) == []
 
 
@@ -223,8 +225,19 @@ def test_filled_honeypot_looks_like_success_and_stores_nothing(
     assert '"LeadSpamDropped":[1.0]' in capsys.readouterr().out
 
 
-def test_honeypot_on_an_invalid_form_still_looks_like_success(post: Post, stack: StackTemplate) -> None:
-    response = post("website=x&name=", content_type="application/x-www-form-urlencoded")
+def test_honeypot_on_an_invalid_request_gets_the_usual_422_and_stores_nothing(
+    post: Post, stack: StackTemplate
+) -> None:
+    response = post({**VALID, "website": "http://spam.example", "preferred_time": "midnight"})
+    assert response["statusCode"] == 422
+    assert [problem["field"] for problem in _json(response)["error"]["fields"]] == ["preferred_time"]
+    assert _leads(stack) == []
+
+
+def test_honeypot_on_a_valid_plain_form_looks_like_success(post: Post, stack: StackTemplate) -> None:
+    response = post(
+        "website=x&name=Bot&phone=4155552671&consent=true", content_type="application/x-www-form-urlencoded"
+    )
     assert response["statusCode"] == 303
     assert _leads(stack) == []
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import warnings
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
@@ -18,20 +20,18 @@ from pydantic import Field, ValidationError
 from clinic.common.aws import API_CLIENT_CONFIG
 from clinic.common.errors import (
     ApiError,
-    ErrorEnvelope,
-    FieldProblem,
     RateLimited,
     ServiceUnavailable,
     ValidationFailed,
 )
-from clinic.common.http import JSON, install_error_handlers
+from clinic.common.http import JSON, documented_errors, install_error_handlers
 from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
 from clinic.common.validation import field_problems
 from clinic.consultations.intake import Submission, read_submission
 from clinic.consultations.models import (
     FIELD_MESSAGES,
-    IDEMPOTENCY_KEY,
+    IDEMPOTENCY_KEY_PATTERN,
     ConsultationAccepted,
     ConsultationRequest,
 )
@@ -43,7 +43,7 @@ logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 app = APIGatewayHttpResolver(enable_validation=True)
-install_error_handlers(app, logger)
+install_error_handlers(app, logger, FIELD_MESSAGES)
 keep_sdk_logs_quiet()
 warnings.filterwarnings("ignore", "No application metrics to publish*")
 
@@ -107,13 +107,14 @@ def validate_request(fields: dict[str, Any]) -> ConsultationRequest:
     return request
 
 
-def idempotency_key(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not IDEMPOTENCY_KEY.fullmatch(value):
-        message = "Use 1 to 64 letters, digits, hyphens or underscores."
-        raise ValidationFailed(fields=[FieldProblem(field="Idempotency-Key", message=message)])
-    return value
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="One per form view: a repeat with the same key and body gets the first answer.",
+    ),
+]
 
 
 def _accepted(submission: Submission, lead_id: str) -> Response[str]:
@@ -133,18 +134,18 @@ def _count_failure(error: ApiError) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-_RESPONSES = {
-    201: {"description": "Received", "content": {"application/json": {"model": ConsultationAccepted}}},
-    303: {"description": "Received from a plain HTML form: go to the thank-you page"},
-    **{
-        status: {"description": "Error", "content": {"application/json": {"model": ErrorEnvelope}}}
-        for status in (400, 409, 413, 415, 422, 429, 503)
+_RESPONSES: dict[int, OpenAPIResponse] = {
+    201: {
+        "description": "Received (or, for a repeat, had been)",
+        "content": {JSON: {"model": ConsultationAccepted}},
     },
+    303: {"description": "Received from a plain HTML form: Location is the thank-you page"},
+    **documented_errors(400, 409, 413, 415, 422, 429, 503),
 }
 
 
 @app.post("/consultations", responses=_RESPONSES)
-def create_consultation() -> Response[str]:
+def create_consultation(idempotency_key: IdempotencyKey = None) -> Response[str]:
     event = app.current_event
     try:
         submission = read_submission(
@@ -154,15 +155,14 @@ def create_consultation() -> Response[str]:
         _count_failure(error)
         raise
     try:
+        request = validate_request(submission.fields)
         if submission.is_spam:
-            # Looks like success to the bot; nothing is stored or sent.
+            # A valid request with the honeypot filled looks like success to the bot; nothing
+            # is stored or sent. (An invalid one gets the 422 any sender would get.)
             metrics.add_metric(name="LeadSpamDropped", unit=MetricUnit.Count, value=1)
             return _accepted(submission, new_lead_id())
-        request = validate_request(submission.fields)
-        key = idempotency_key(event.headers.get("idempotency-key"))
-        accepted = service().submit(
-            request, idempotency_key=key, source_ip=event.request_context.http.source_ip
-        )
+        source_ip = event.request_context.http.source_ip
+        accepted = service().submit(request, idempotency_key=idempotency_key, source_ip=source_ip)
     except ApiError as error:
         _count_failure(error)
         if submission.from_form:

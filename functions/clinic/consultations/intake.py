@@ -39,9 +39,10 @@ class Submission:
 
     @property
     def is_spam(self) -> bool:
-        """The honeypot field, hidden from people, was filled in."""
+        """The honeypot field, hidden from people, was filled in (with text, as a form fills it;
+        any other type is a malformed request and gets the usual 422)."""
         value = self.fields.get(HONEYPOT_FIELD)
-        return bool(value.strip()) if isinstance(value, str) else value not in (None, "", [], {})
+        return isinstance(value, str) and bool(value.strip())
 
 
 def media_type(content_type: str | None) -> tuple[str, str | None]:
