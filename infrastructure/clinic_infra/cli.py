@@ -26,6 +26,30 @@ def _publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _openapi(args: argparse.Namespace) -> int:
+    from clinic_infra.openapi import DOCUMENT_PATH, render_document, write_document
+
+    if args.check:
+        current = DOCUMENT_PATH.read_text(encoding="utf-8") if DOCUMENT_PATH.exists() else ""
+        if current != render_document():
+            print(f"{DOCUMENT_PATH} differs from the code; run `clinic openapi`", file=sys.stderr)
+            return 1
+        return 0
+    print(f"wrote {write_document()}")
+    return 0
+
+
+def _translate(args: argparse.Namespace) -> int:
+    import json
+
+    from clinic_infra.template import load_template, translate
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(translate(load_template()), indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.output}")
+    return 0
+
+
 def _dev(args: argparse.Namespace) -> int:
     from clinic_infra.local.stack import run_dev  # the local stack needs the dev extra
 
@@ -42,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     publish_cmd.add_argument("--prefix", default=DEFAULT_PREFIX, help=argparse.SUPPRESS)
     publish_cmd.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
     publish_cmd.set_defaults(run=_publish)
+
+    openapi_cmd = commands.add_parser("openapi", help="write openapi.json from the code")
+    openapi_cmd.add_argument(
+        "--check", action="store_true", help="fail if openapi.json differs from the code"
+    )
+    openapi_cmd.set_defaults(run=_openapi)
+
+    translate_cmd = commands.add_parser("translate", help="write the SAM-translated template, offline")
+    translate_cmd.add_argument("--output", type=Path, default=Path("build/template.translated.json"))
+    translate_cmd.set_defaults(run=_translate)
 
     dev_cmd = commands.add_parser("dev", help="run the whole product locally against an embedded AWS")
     from clinic_infra.local.options import add_dev_options

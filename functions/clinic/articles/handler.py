@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -33,8 +34,8 @@ from clinic.articles.service import (
     render_json_feed,
     render_sitemap,
 )
-from clinic.common.errors import ErrorEnvelope, NotFound
-from clinic.common.http import JSON, install_error_handlers
+from clinic.common.errors import NotFound
+from clinic.common.http import JSON, documented_errors, install_error_handlers
 from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
 
@@ -84,45 +85,58 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-def cacheable(body: str, content_type: str = JSON) -> Response[str]:
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match", max_length=1024, description="ETags the client holds; a match answers 304."
+    ),
+]
+
+
+def cacheable(body: str, if_none_match: str | None, content_type: str = JSON) -> Response[str]:
     """A 200 with a strong ETag and the configured Cache-Control, or a 304 when the client has it."""
     etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": settings().cache_control}
-    if _etag_matches(app.current_event.headers.get("if-none-match"), etag):
+    if _etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers, body="")
     return Response(status_code=200, content_type=content_type, body=body, headers=headers)
 
 
-def _documented(model: Any, *errors: int) -> dict[int, Any]:
+def _documented(model: Any, *errors: int, media_type: str = JSON) -> dict[int, OpenAPIResponse]:
     """OpenAPI responses: the success model, 304, and the error envelope for each error status."""
-    responses: dict[int, Any] = {
-        200: {"description": "OK", "content": {"application/json": {"model": model}}},
-        304: {"description": "Not modified: the client's copy (If-None-Match) is current."},
+    return {
+        200: {
+            "description": "OK, with a strong ETag and Cache-Control",
+            "content": {media_type: {"model": model}},
+        },
+        304: {"description": "Not modified: the client's copy (If-None-Match) is current"},
+        **documented_errors(*errors, 422, 503),  # 422: a malformed parameter or header
     }
-    for status in (*errors, 503):
-        responses[status] = {
-            "description": "Error",
-            "content": {"application/json": {"model": ErrorEnvelope}},
-        }
-    return responses
 
 
 SlugParam = Annotated[str, Path(description="The article's slug (or an old alias of it).")]
 _SLUG = re.compile(SLUG_PATTERN)
 
 
-@app.get("/articles", responses=_documented(ArticlePage, 422))
+@app.get("/articles", responses=_documented(ArticlePage))
 def list_articles(
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
     cursor: Annotated[str | None, Query(max_length=256)] = None,
     tag: Annotated[str | None, Query(max_length=SLUG_MAX_LENGTH, pattern=SLUG_PATTERN)] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Response[str]:
     page = catalog().page(now=_now(), limit=limit, cursor=cursor, tag=tag)
-    return cacheable(page.model_dump_json())
+    return cacheable(page.model_dump_json(), if_none_match)
 
 
-@app.get("/articles/<slug>", responses={**_documented(Article, 404), 301: {"description": "Moved: an alias"}})
-def get_article(slug: SlugParam) -> Response[str]:
+@app.get(
+    "/articles/<slug>",
+    responses={
+        **_documented(Article, 404),
+        301: {"description": "Moved: an old slug; Location names the article"},
+    },
+)
+def get_article(slug: SlugParam, if_none_match: IfNoneMatch = None) -> Response[str]:
     try:
         if len(slug) > SLUG_MAX_LENGTH or not _SLUG.fullmatch(slug):
             raise NotFound()
@@ -134,25 +148,26 @@ def get_article(slug: SlugParam) -> Response[str]:
         headers = {"Location": f"/articles/{found.slug}", "Cache-Control": settings().cache_control}
         return Response(status_code=301, headers=headers, body="")
     metrics.add_metric(name="ArticleServed", unit=MetricUnit.Count, value=1)
-    return cacheable(found.model_dump_json())
+    return cacheable(found.model_dump_json(), if_none_match)
 
 
 @app.get("/tags", responses=_documented(TagList))
-def list_tags() -> Response[str]:
-    return cacheable(catalog().tags(_now()).model_dump_json())
+def list_tags(if_none_match: IfNoneMatch = None) -> Response[str]:
+    return cacheable(catalog().tags(_now()).model_dump_json(), if_none_match)
 
 
-@app.get("/feed.json", responses=_documented(dict))
-def json_feed() -> Response[str]:
+@app.get("/feed.json", responses=_documented(dict, media_type="application/feed+json"))
+def json_feed(if_none_match: IfNoneMatch = None) -> Response[str]:
     entries = catalog().feed_entries(_now(), FEED_SIZE)
     feed_url = f"https://{app.current_event.request_context.domain_name}/feed.json"
     feed = render_json_feed(entries, catalog().links, feed_url)
-    return cacheable(json.dumps(feed, ensure_ascii=False), "application/feed+json")
+    return cacheable(json.dumps(feed, ensure_ascii=False), if_none_match, "application/feed+json")
 
 
-@app.get("/sitemap.xml", responses=_documented(str))
-def sitemap() -> Response[str]:
-    return cacheable(render_sitemap(catalog().published(_now()), catalog().links), "application/xml")
+@app.get("/sitemap.xml", responses=_documented(str, media_type="application/xml"))
+def sitemap(if_none_match: IfNoneMatch = None) -> Response[str]:
+    body = render_sitemap(catalog().published(_now()), catalog().links)
+    return cacheable(body, if_none_match, "application/xml")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

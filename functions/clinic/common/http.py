@@ -8,11 +8,33 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from clinic.common.errors import ApiError, NotFound, ValidationFailed
+from clinic.common.errors import ApiError, ErrorEnvelope, NotFound, ValidationFailed
 from clinic.common.validation import field_problems
 
 JSON = "application/json"
+
+# What each error status means, for the OpenAPI document (DESIGN.md's table).
+_ERROR_MEANINGS = {
+    400: "bad_request: the body is not valid JSON, base64 or UTF-8",
+    404: "not_found: unknown or malformed slug",
+    409: "idempotency_conflict: the same Idempotency-Key with a different body",
+    413: "payload_too_large: the body is over 16 KiB",
+    415: "unsupported_media_type: not JSON or form-encoded",
+    422: "validation_error: each problem is listed in `fields`",
+    429: "rate_limited: too many requests from this client; see Retry-After",
+    500: "internal_error: a bug; no detail is given",
+    503: "service_unavailable: a dependency failed after retries; see Retry-After; nothing was stored",
+}
+
+
+def documented_errors(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI responses for these error statuses (and 500, which any route can answer)."""
+    return {
+        status: {"description": _ERROR_MEANINGS[status], "content": {JSON: {"model": ErrorEnvelope}}}
+        for status in sorted({*statuses, 500})
+    }
 
 
 def error_response(error: ApiError) -> Response[str]:
@@ -37,22 +59,28 @@ def log_bug(logger: Logger, error: BaseException) -> None:
     logger.error("Unhandled error", extra={"error_type": type(error).__name__, "stack": frames})
 
 
-def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
-    """Map every failure a route can meet onto DESIGN.md's envelope; nothing escapes as a bare 500."""
+def install_error_handlers(
+    app: APIGatewayHttpResolver, logger: Logger, messages: dict[str, str] | None = None
+) -> None:
+    """Map every failure a route can meet onto DESIGN.md's envelope; nothing escapes as a bare 500.
 
-    @app.exception_handler(ApiError)
-    def _api_error(error: ApiError) -> Response[str]:
+    `messages` words the problem for a parameter (query or header) by its name.
+    """
+
+    def api_error(error: ApiError) -> Response[str]:
         return error_response(error)
 
-    @app.exception_handler(RequestValidationError)
-    def _invalid_request(error: RequestValidationError) -> Response[str]:
-        return error_response(ValidationFailed(fields=field_problems(error.errors())))
+    def invalid_request(error: RequestValidationError) -> Response[str]:
+        return error_response(ValidationFailed(fields=field_problems(error.errors(), messages)))
 
-    @app.not_found
-    def _unknown_route(_: NotFoundError) -> Response[str]:
+    def unknown_route(_: NotFoundError) -> Response[str]:
         return error_response(NotFound())
 
-    @app.exception_handler(Exception)
-    def _bug(error: Exception) -> Response[str]:
+    def bug(error: Exception) -> Response[str]:
         log_bug(logger, error)
         return error_response(ApiError())
+
+    app.exception_handler(ApiError)(api_error)
+    app.exception_handler(RequestValidationError)(invalid_request)
+    app.not_found(unknown_route)
+    app.exception_handler(Exception)(bug)

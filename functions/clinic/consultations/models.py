@@ -6,7 +6,6 @@ patient and never repeat what they typed.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Annotated, Literal
 
@@ -44,6 +43,7 @@ FIELD_MESSAGES = {
     "message": "Keep your message to 2000 characters or fewer.",
     "consent": "Please agree to be contacted so that we can reply to your request.",
     "website": "Leave this field empty.",
+    "idempotency-key": "Use 1 to 64 letters, digits, hyphens or underscores.",
 }
 SOURCE_MESSAGE = "This tracking value is not accepted."
 
@@ -73,20 +73,45 @@ class Source(BaseModel):
 
 
 class ConsultationRequest(BaseModel):
-    """A validated request. `phone` is E.164; `email` is normalized by email-validator."""
+    """A request for a free consultation. Give an email or a phone number (or both); a
+    `preferred_contact` must be a channel that was given. Stored, `phone` is E.164."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Alex Rivera",
+                    "email": "alex.rivera@example.org",
+                    "phone": "+1 415 555 0132",
+                    "preferred_contact": "phone",
+                    "preferred_time": "evening",
+                    "concerns": ["depression", "anxiety"],
+                    "message": "I would like to know whether infusions could help me.",
+                    "consent": True,
+                    "source": {"page": "/articles/ketamine-for-treatment-resistant-depression/"},
+                }
+            ]
+        },
+    )
 
     name: StrictStr = Field(min_length=1, max_length=100)
-    email: StrictStr | None = Field(default=None, max_length=254)
+    email: StrictStr | None = Field(default=None, max_length=254, json_schema_extra={"format": "email"})
     phone: StrictStr | None = Field(default=None, max_length=32)
     preferred_contact: ContactChannel | None = None
     preferred_time: PreferredTime = "any"
-    concerns: list[Concern] = Field(default_factory=list, max_length=6)
+    concerns: list[Concern] = Field(
+        default_factory=list, max_length=6, json_schema_extra={"uniqueItems": True}
+    )
     message: StrictStr | None = Field(default=None, max_length=2000)
-    consent: StrictBool
+    consent: StrictBool = Field(json_schema_extra={"const": True}, description="Must be true.")
     source: Source | None = None
-    website: StrictStr | None = Field(default=None, max_length=500)
+    # No length cap: any filled-in text is the honeypot's catch (the body is capped at 16 KiB).
+    website: StrictStr | None = Field(
+        default=None, description="Honeypot, hidden from people: leave it empty."
+    )
 
     @field_validator("name")
     @classmethod
@@ -160,7 +185,7 @@ class ConsultationRequest(BaseModel):
 
 
 HONEYPOT_FIELD = "website"
-IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 class ConsultationAccepted(BaseModel):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, field_validator
@@ -87,7 +88,7 @@ def notifier() -> LeadNotifier:
 
 def notify_staff(record: DynamoDBRecord) -> None:
     """One stream record: a new lead's key. Raising reports this record alone as failed."""
-    lead_id = str(record.dynamodb.keys["id"])  # type: ignore[union-attr,index]
+    lead_id = str(record.dynamodb.keys["id"])  # type: ignore[union-attr]
     logger.append_keys(lead_id=lead_id)
     try:
         outcome = notifier().notify(lead_id)
@@ -107,7 +108,7 @@ def notify_staff(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     notifier()  # settings are validated on the first event
     return process_partial_response(
         event=event, record_handler=notify_staff, processor=processor, context=context

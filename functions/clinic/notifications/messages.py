@@ -87,7 +87,8 @@ def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) ->
 
 def confirmation_email(lead: StoredLead, clinic: ClinicDetails) -> EmailMessage:
     """A generic thank-you: nothing in it comes from what the patient wrote, not even their name."""
-    assert lead.email is not None
+    if not lead.email:
+        raise ValueError("a confirmation needs the patient's email address")
     email = _message(f"We received your consultation request - {clinic.name}", clinic.sender, (lead.email,))
     paragraphs = [
         "Thank you for asking for a free consultation.",

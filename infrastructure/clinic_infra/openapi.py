@@ -1,0 +1,118 @@
+"""The API's OpenAPI 3.1 document, generated from the code.
+
+Each function's Powertools resolver describes its routes, parameters and responses from
+the handlers' own annotations and models; this module joins them into one document and
+adds what the resolvers cannot see: the consultation body (which the handler reads itself,
+to answer every malformed body with a 4xx) and the headers the answers carry.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from clinic.consultations.models import ConsultationRequest
+
+DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "openapi.json"
+TITLE = "Clinic backend API"
+DESCRIPTION = (
+    "Articles for the clinic's site and consultation requests from its form. Every error uses "
+    'one envelope: `{"error": {"code", "message", "fields"?}}`. A path that no route matches is '
+    'answered by API Gateway itself with 404 `{"message": "Not Found"}`.'
+)
+NO_BODY = {"301", "303", "304"}
+RESPONSE_HEADERS = {
+    "200": {"ETag": "Strong validator of this answer", "Cache-Control": "How long caches may keep it"},
+    "304": {"ETag": "The validator the client already holds", "Cache-Control": "How long caches may keep it"},
+    "301": {"Location": "Where the article lives now"},
+    "303": {"Location": "The thank-you page"},
+    "429": {"Retry-After": "Seconds until the client may try again"},
+    "503": {"Retry-After": "Seconds until the client may try again"},
+}
+
+
+def _resolvers() -> list[Any]:
+    from clinic.articles.handler import app as articles
+    from clinic.consultations.handler import app as consultations
+
+    return [articles, consultations]
+
+
+def _consultation_body(components: dict[str, Any]) -> dict[str, Any]:
+    schema = ConsultationRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))
+    components["ConsultationRequest"] = schema
+    reference = {"$ref": "#/components/schemas/ConsultationRequest"}
+    return {
+        "required": True,
+        "description": (
+            "The patient's request. A plain HTML form may send the same fields form-encoded, "
+            "with `concerns` repeated and `source` as `source.page`, `source.utm_source`, …; it is "
+            "then answered 303 to the thank-you page, or with an HTML page listing the problems."
+        ),
+        "content": {"application/json": {"schema": reference}},
+    }
+
+
+def _polish_responses(operation: dict[str, Any]) -> None:
+    for status, response in operation["responses"].items():
+        if status in NO_BODY:
+            response.pop("content", None)
+        headers = RESPONSE_HEADERS.get(status)
+        if headers:
+            response["headers"] = {
+                name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()
+            }
+
+
+def _referenced(document: dict[str, Any]) -> set[str]:
+    text = json.dumps(document["paths"])
+    found: set[str] = set()
+    pending = [name for name in document["components"]["schemas"] if f'"#/components/schemas/{name}"' in text]
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        nested = json.dumps(document["components"]["schemas"][name])
+        pending += [
+            other
+            for other in document["components"]["schemas"]
+            if f'"#/components/schemas/{other}"' in nested
+        ]
+    return found
+
+
+def build_document() -> dict[str, Any]:
+    """The whole API, as the deployed functions serve it."""
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    for resolver in _resolvers():
+        part = json.loads(resolver.get_openapi_json_schema(title=TITLE, version=version("clinic-backend")))
+        paths.update(part["paths"])
+        schemas.update(part.get("components", {}).get("schemas", {}))
+    paths["/consultations"]["post"]["requestBody"] = _consultation_body(schemas)
+    for operations in paths.values():
+        for operation in operations.values():
+            _polish_responses(operation)
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": version("clinic-backend"), "description": DESCRIPTION},
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": schemas},
+    }
+    used = _referenced(document)
+    document["components"]["schemas"] = {name: schemas[name] for name in sorted(schemas) if name in used}
+    return document
+
+
+def render_document() -> str:
+    return json.dumps(build_document(), indent=2, sort_keys=False) + "\n"
+
+
+def write_document(path: Path = DOCUMENT_PATH) -> Path:
+    path.write_text(render_document(), encoding="utf-8")
+    return path

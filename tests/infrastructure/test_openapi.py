@@ -1,0 +1,61 @@
+"""openapi.json is generated from the code and committed; it must not drift from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from clinic_infra.openapi import DOCUMENT_PATH, build_document, render_document
+from clinic_infra.template import StackTemplate
+
+
+def test_committed_document_matches_the_code() -> None:
+    assert DOCUMENT_PATH.read_text(encoding="utf-8") == render_document(), "run `.venv/bin/clinic openapi`"
+
+
+def test_document_covers_every_route_the_template_deploys() -> None:
+    document = build_document()
+    documented = {
+        (method.upper(), path) for path, operations in document["paths"].items() for method in operations
+    }
+    deployed = {(route.method, route.path) for route in StackTemplate().http_routes()}
+    assert documented == deployed
+
+
+def test_every_error_status_is_documented_with_the_envelope() -> None:
+    for path, operations in build_document()["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorEnvelope"}, (method, path, status)
+
+
+def test_consultation_body_and_idempotency_key_are_documented() -> None:
+    operation = build_document()["paths"]["/consultations"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/ConsultationRequest"}
+    (header,) = operation["parameters"]
+    assert header["name"] == "idempotency-key"
+    assert header["in"] == "header"
+    assert set(operation["responses"]) == {
+        "201",
+        "303",
+        "400",
+        "409",
+        "413",
+        "415",
+        "422",
+        "429",
+        "500",
+        "503",
+    }
+
+
+def test_document_is_valid_json_with_no_dangling_references() -> None:
+    document = json.loads(Path(DOCUMENT_PATH).read_text())
+    text = json.dumps(document)
+    for name in document["components"]["schemas"]:
+        assert f"#/components/schemas/{name}" in text
+    for reference in {part.split('"')[0] for part in text.split('"#/components/schemas/')[1:]}:
+        assert reference in document["components"]["schemas"], reference
