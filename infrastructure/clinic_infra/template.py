@@ -51,7 +51,8 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     template, matches = decode(str(path))
     if template is None:
         raise TemplateError(f"{path} could not be read: {matches}")
-    return _plain(template)
+    document: dict[str, Any] = _plain(template)
+    return document
 
 
 def _plain(value: Any) -> Any:
@@ -63,6 +64,23 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str):
         return str(value)
     return value
+
+
+def _check_parameter(name: str, spec: dict[str, Any], value: str) -> None:
+    """The constraints CloudFormation applies to a parameter value before it deploys anything."""
+    problems = []
+    if "AllowedValues" in spec and value not in [str(allowed) for allowed in spec["AllowedValues"]]:
+        problems.append(f"must be one of {spec['AllowedValues']}")
+    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+        problems.append(f"must match {spec['AllowedPattern']}")
+    if spec["Type"] == "Number":
+        number = float(value)
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            problems.append(f"must be at least {spec['MinValue']}")
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            problems.append(f"must be at most {spec['MaxValue']}")
+    if problems:
+        raise TemplateError(f"parameter {name}={value!r} " + " and ".join(problems))
 
 
 def _merge(base: Any, override: Any) -> Any:
@@ -105,13 +123,14 @@ class StackTemplate:
             value = overrides.get(name, spec.get("Default"))
             if value is None:
                 raise TemplateError(f"parameter {name} has no default and no value")
-            if spec["Type"] == "CommaDelimitedList" and isinstance(value, str):
-                value = [item.strip() for item in value.split(",")]
-            elif spec["Type"] == "CommaDelimitedList":
-                value = [str(item) for item in value]
+            if spec["Type"] == "CommaDelimitedList":
+                items = [item.strip() for item in value.split(",")] if isinstance(value, str) else value
+                values[name] = [str(item) for item in items]
+                for item in values[name]:
+                    _check_parameter(name, spec, item)
             else:
-                value = str(value)
-            values[name] = value
+                values[name] = str(value)
+                _check_parameter(name, spec, values[name])
         return values
 
     # ------------------------------------------------------------ resources
@@ -292,6 +311,8 @@ def translate(document: dict[str, Any], region: str = "us-east-1") -> dict[str, 
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = "s3://packaged-code/functions.zip"
     translator = Translator(None, Parser(), boto_session=boto3.Session(region_name=region))
+    # Resource metadata passes through, so checkov's skips (with their reasons) reach the
+    # translated resources as they reach the deployed ones.
     return translator.translate(  # type: ignore[no-any-return]
-        packaged, parameter_values={}, get_managed_policy_map=lambda: {}
+        packaged, parameter_values={}, get_managed_policy_map=lambda: {}, passthrough_metadata=True
     )

@@ -200,3 +200,10 @@ def test_responses_carry_cors_headers_only_for_the_allowed_origin(gateway: Local
     assert "etag" in allowed["access-control-expose-headers"].split(",")
     _, foreign, _ = request(gateway, "GET", "/tags", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in foreign
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "PATCH"])
+def test_methods_no_route_declares_are_404_like_any_unknown_route(gateway: LocalGateway, method: str) -> None:
+    status, _, payload = request(gateway, method, "/tags")
+    assert status == 404
+    assert json.loads(payload) == {"message": "Not Found"}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.infrastructure.conftest import resources_of_type
 
 NAME_PROPERTIES = {
@@ -158,3 +160,20 @@ def test_client_hash_key_is_generated_at_deploy_and_never_in_the_template(templa
 def test_every_log_group_is_encrypted_with_the_data_key(template: dict[str, Any]) -> None:
     for name, group in resources_of_type(template, "AWS::Logs::LogGroup").items():
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}, name
+
+
+def test_local_stacks_refuse_parameter_values_cloudformation_would_refuse() -> None:
+    from clinic_infra.template import StackTemplate, TemplateError
+
+    with pytest.raises(TemplateError, match="RateLimitPerHour"):
+        StackTemplate({"RateLimitPerHour": "100000"})
+    with pytest.raises(TemplateError, match="AllowedOrigins"):
+        StackTemplate({"AllowedOrigins": "*"})
+    with pytest.raises(TemplateError, match="NotificationDetail"):
+        StackTemplate({"NotificationDetail": "everything"})
+    assert StackTemplate({"AllowedOrigins": "https://a.example,http://127.0.0.1:8000"}).parameters[
+        "AllowedOrigins"
+    ] == [
+        "https://a.example",
+        "http://127.0.0.1:8000",
+    ]

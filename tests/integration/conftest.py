@@ -41,17 +41,14 @@ def boto_hooks(aws: None) -> Iterator[Hooks]:
 def load_handler(
     stack: StackTemplate, function: str, monkeypatch: pytest.MonkeyPatch, **overrides: str
 ) -> Any:
-    """The handler module the template names for `function`, with the template's environment
-    (and `overrides` of it). Its cached settings and clients are dropped, as in a new container.
-    """
+    """The handler module the template names for `function`, loaded afresh (a cold start) with
+    the template's environment and `overrides` of it."""
     spec = stack.functions()[function]
     for name, value in {**spec.environment, **overrides}.items():
         monkeypatch.setenv(name, value)
     module = importlib.import_module(spec.handler.rsplit(".", 1)[0])
-    for cached in ("settings", "catalog", "service", "store", "notifier"):
-        if hasattr(getattr(module, cached, None), "cache_clear"):
-            getattr(module, cached).cache_clear()
-    return module
+    # Powertools reads its settings (metrics namespace, service) when the module is imported.
+    return importlib.reload(module)
 
 
 def invoke(module: Any, event: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import subprocess
+import subprocess  # nosec B404 - starts this interpreter on our own worker module
 import sys
 import threading
 from collections.abc import Callable
@@ -44,7 +44,7 @@ class LocalFunction:
     def _start(self) -> None:
         read_fd, write_fd = os.pipe()
         env = {**self._environment, "CLINIC_WORKER_RESULT_FD": str(write_fd)}
-        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        self._process = subprocess.Popen(  # noqa: S603  # nosec B603 - our interpreter, our module
             [sys.executable, "-m", "clinic_infra.local.worker", self.spec.handler],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -55,25 +55,26 @@ class LocalFunction:
         )
         os.close(write_fd)
         self._results = os.fdopen(read_fd, "r", encoding="utf-8")
-        threading.Thread(target=self._forward_logs, args=(self._process,), daemon=True).start()
+        threading.Thread(target=self._forward_logs, args=(self._process.stdout,), daemon=True).start()
         ready = self._read_reply(timeout=60)
         if "ready" not in ready:
             self.stop()
             raise InvocationError(f"{self.name} failed to start: {ready.get('init_error')}")
 
-    def _forward_logs(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
+    def _forward_logs(self, output: IO[str] | None) -> None:
+        for line in output or ():
             self._log(self.name, line.rstrip("\n"))
 
     def _read_reply(self, timeout: float) -> dict[str, Any]:
-        assert self._results is not None
+        results = self._results
+        if results is None:
+            raise InvocationError(f"{self.name} is not running")
         with selectors.DefaultSelector() as selector:
-            selector.register(self._results, selectors.EVENT_READ)
+            selector.register(results, selectors.EVENT_READ)
             if not selector.select(timeout):
                 self.stop()
                 raise InvocationError(f"{self.name} timed out after {timeout:.0f} seconds")
-        line = self._results.readline()
+        line = results.readline()
         if not line:
             self.stop()
             raise InvocationError(f"{self.name} exited")
@@ -84,11 +85,12 @@ class LocalFunction:
         with self._lock:
             if self._process is None or self._process.poll() is not None:
                 self._start()
-            assert self._process is not None
-            assert self._process.stdin is not None
+            stdin = self._process.stdin if self._process else None
+            if stdin is None:
+                raise InvocationError(f"{self.name} is not running")
             try:
-                self._process.stdin.write(json.dumps(event) + "\n")
-                self._process.stdin.flush()
+                stdin.write(json.dumps(event) + "\n")
+                stdin.flush()
             except BrokenPipeError:
                 self.stop()
                 raise InvocationError(f"{self.name} exited") from None

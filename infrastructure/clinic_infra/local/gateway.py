@@ -112,14 +112,14 @@ class LocalGateway:
         self.local_pages = dict(local_pages or {})
         self.log = log
         self.api_id = "local"
+        self._host = host
         self._server = _GatewayServer((host, port), _RequestHandler)
         self._server.gateway = self
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._host}:{self._server.server_port}"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -260,9 +260,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             headers.append(("access-control-expose-headers", ",".join(cors.expose_headers)))
         return headers
 
-    def _preflight(self) -> None:
-        cors = self.server.gateway.cors
-        assert cors is not None
+    def _preflight(self, cors: CorsConfig) -> None:
         headers: list[tuple[str, str]] = []
         if cors.allows(self.headers.get("origin")):
             headers = [
@@ -286,7 +284,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         method = self.command.upper()
         if gateway.cors and method == "OPTIONS" and self.headers.get("access-control-request-method"):
-            self._preflight()
+            self._preflight(gateway.cors)
             return 204
         if method == "GET" and split.path in gateway.local_pages:
             status, content_type, page = gateway.local_pages[split.path]()
@@ -316,4 +314,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._respond(status, headers + self._cors_headers(), payload)
         return status
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the gateway (TRACE, PROPFIND, …): no route means 404, as in AWS.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)

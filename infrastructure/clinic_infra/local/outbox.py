@@ -34,7 +34,7 @@ def sent_emails(account_id: str, region: str) -> list[OutboxEmail]:
             )
             continue
         message = message_from_string(raw, policy=policy.default)
-        body = message.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
+        body = message.get_body(preferencelist=("plain", "html"))
         text = body.get_content() if body is not None else ""
         emails.append(
             OutboxEmail(str(message["Subject"]), str(message["From"]), str(message["To"]), str(text))

@@ -57,11 +57,11 @@ class SiteServer:
 
         self._server = ThreadingHTTPServer((host, port), partial(Handler, directory=str(directory)))
         self._server.daemon_threads = True
+        self._host = host
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._host}:{self._server.server_port}"
 
     def start(self) -> None:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

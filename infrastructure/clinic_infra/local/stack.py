@@ -21,19 +21,22 @@ from typing import Any, TextIO
 import boto3
 from moto.server import ThreadedMotoServer
 
+from clinic_infra.local.docs import docs_pages
 from clinic_infra.local.events import ScheduledInvoker, StreamEventSource, rate_seconds
 from clinic_infra.local.functions import LocalFunction
 from clinic_infra.local.gateway import CorsConfig, LocalGateway
 from clinic_infra.local.options import ROOT
 from clinic_infra.local.outbox import outbox_json, outbox_page
 from clinic_infra.local.site import SiteServer
+from clinic_infra.openapi import render_document
 from clinic_infra.provision import provision
 from clinic_infra.publish import publish
 from clinic_infra.template import StackTemplate
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# moto accepts any credentials; these only keep boto3 from looking for real ones.
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # nosec B105
 
 
 @dataclass
@@ -144,6 +147,7 @@ class LocalStack:
             local_pages={
                 "/_local/outbox": partial(outbox_page, ACCOUNT_ID, REGION),
                 "/_local/outbox.json": partial(outbox_json, ACCOUNT_ID, REGION),
+                **docs_pages(render_document()),
             },
             log=partial(self.log, "api"),
         )
@@ -190,7 +194,8 @@ class LocalStack:
             self._log_file = None
 
     def describe(self) -> str:
-        assert self.template is not None
+        if self.template is None:
+            return "The local stack is not running."
         refs = self.template.refs
         aws = f"aws --endpoint-url {self.aws_url}"
         sweep = ", ".join(f"{name} every {source_period(source)}" for name, source in self.schedules.items())
@@ -201,6 +206,7 @@ class LocalStack:
                 f"  Example site     {self.site_url}",
                 f"  HTTP API         {self.api_url}  (try {self.api_url}/articles)",
                 f"  Staff emails     {self.api_url}/_local/outbox  (JSON: {self.api_url}/_local/outbox.json)",
+                f"  API docs         {self.api_url}/docs  (OpenAPI: {self.api_url}/openapi.json)",
                 f"  Embedded AWS     {self.aws_url}  (moto; any credentials work with --endpoint-url)",
                 f"    {aws} s3 ls s3://{refs['ContentBucket']}/published/ --recursive",
                 f"    {aws} dynamodb scan --table-name {refs['LeadsTable']}",
