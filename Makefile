@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SAM_VENV := $(VENV)/sam
 SAM := $(SAM_VENV)/bin/sam
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+TRANSLATED := build/template.translated.json
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
@@ -15,8 +18,18 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 dev: $(INSTALLED)  ## run the whole product locally (embedded AWS, API, example site)
 	$(BIN)/clinic dev
 
-test: $(INSTALLED) $(CHROMIUM)  ## run every test
+test: lint $(CHROMIUM)  ## every static check, then every test
 	$(BIN)/pytest
+
+lint: $(INSTALLED) $(CHECKOV)  ## ruff, mypy, bandit; cfn-lint and checkov on the template and its SAM translation
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/bandit -q -c pyproject.toml -r functions infrastructure
+	$(BIN)/clinic translate --output $(TRANSLATED)
+	$(BIN)/cfn-lint template.yaml $(TRANSLATED)
+	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation \
+		--external-checks-dir infrastructure/checkov_checks -f template.yaml -f $(TRANSLATED)
 
 screenshot: $(INSTALLED) $(CHROMIUM)  ## refresh docs/example-site.png from a browser run
 	CLINIC_SCREENSHOT_DIR=docs $(BIN)/pytest tests/e2e/test_browser.py -k screenshot
@@ -39,6 +52,12 @@ $(INSTALLED): pyproject.toml
 $(CHROMIUM):
 	$(SUDO) apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium
+
+$(CHECKOV): pyproject.toml
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --group checkov
+	touch $@
 
 $(SAM): pyproject.toml $(INSTALLED)
 	$(PYTHON) -m venv $(SAM_VENV)

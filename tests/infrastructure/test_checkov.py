@@ -1,0 +1,80 @@
+"""checkov, with this project's own checks, passes the template and would catch each regression."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKOV = ROOT / ".venv" / "checkov" / "bin" / "checkov"  # its own environment; see the Makefile
+
+
+def _checkov(*files: Path) -> dict[str, list[str]]:
+    """Failed and passed check ids (ours and checkov's) for the given templates."""
+    checks_dir = str(ROOT / "infrastructure" / "checkov_checks")
+    arguments = [str(CHECKOV), "--skip-download", "--framework", "cloudformation", "--output", "json"]
+    arguments += ["--external-checks-dir", checks_dir]
+    for path in files:
+        arguments += ["-f", str(path)]
+    result = subprocess.run(arguments, capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
+    reports = json.loads(result.stdout or "[]")
+    reports = reports if isinstance(reports, list) else [reports]
+    outcome: dict[str, list[str]] = {"failed": [], "passed": []}
+    for report in reports:
+        results = report.get("results", {})
+        outcome["failed"] += [check["check_id"] for check in results.get("failed_checks", [])]
+        outcome["passed"] += [check["check_id"] for check in results.get("passed_checks", [])]
+    return outcome
+
+
+def _write(tmp_path: Path, resources: dict[str, Any]) -> Path:
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}))
+    return path
+
+
+def test_the_template_and_its_translation_pass_every_check(
+    translated: dict[str, Any], tmp_path: Path
+) -> None:
+    translated_path = tmp_path / "translated.json"
+    translated_path.write_text(json.dumps(translated))
+    outcome = _checkov(ROOT / "template.yaml", translated_path)
+    assert outcome["failed"] == []
+    assert {"CKV_CLINIC_1", "CKV_CLINIC_2", "CKV_CLINIC_3", "CKV_CLINIC_4"} <= set(outcome["passed"])
+
+
+def test_every_skipped_check_gives_its_reason(template: dict[str, Any]) -> None:
+    skips = [
+        (name, skip)
+        for name, resource in template["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips
+    for name, skip in skips:
+        assert skip["id"].startswith("CKV_"), name
+        assert len(skip.get("comment", "")) > 40, f"{name} skips {skip['id']} without a reason"
+
+
+@pytest.mark.parametrize(
+    ("check", "resource"),
+    [
+        ("CKV_CLINIC_1", {"Type": "AWS::ApiGatewayV2::Api",
+                          "Properties": {"Body": {"x-amazon-apigateway-cors": {"allowOrigins": ["*"]}}}}),
+        ("CKV_CLINIC_2", {"Type": "AWS::ApiGatewayV2::Stage",
+                          "Properties": {"ApiId": "x", "StageName": "$default", "DefaultRouteSettings": {}}}),
+        ("CKV_CLINIC_3", {"Type": "AWS::DynamoDB::Table",
+                          "Properties": {"SSESpecification": {"SSEEnabled": True},
+                                         "KeySchema": [], "AttributeDefinitions": []}}),
+        ("CKV_CLINIC_4", {"Type": "AWS::DynamoDB::Table",
+                          "Properties": {"StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
+                                         "KeySchema": [], "AttributeDefinitions": []}}),
+    ],
+)  # fmt: skip
+def test_each_project_check_fails_the_regression_it_guards(
+    check: str, resource: dict[str, Any], tmp_path: Path
+) -> None:
+    assert check in _checkov(_write(tmp_path, {"Thing": resource}))["failed"]
