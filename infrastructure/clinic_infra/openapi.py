@@ -56,6 +56,42 @@ def _consultation_body(components: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _query_parameters(model: Any) -> list[dict[str, Any]]:
+    schema = model.model_json_schema()
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in schema.get("required", []),
+            "description": field.get("description", ""),
+            "schema": {key: value for key, value in field.items() if key not in ("description", "title")},
+        }
+        for name, field in schema["properties"].items()
+    ]
+
+
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "ETags the client holds; a match answers 304 without a body.",
+    "schema": {"type": "string"},
+}
+
+
+def _add_parameters(paths: dict[str, Any]) -> None:
+    """What the articles handler reads itself: its query model and, where it answers 304, If-None-Match."""
+    from clinic.articles.handler import QUERY_MODELS
+
+    for (method, path), model in QUERY_MODELS.items():
+        operation = paths[path][method.lower()]
+        operation["parameters"] = operation.get("parameters", []) + _query_parameters(model)
+    for operations in paths.values():
+        for operation in operations.values():
+            if "304" in operation["responses"]:
+                operation["parameters"] = [*operation.get("parameters", []), IF_NONE_MATCH]
+
+
 def _polish_responses(operation: dict[str, Any]) -> None:
     for status, response in operation["responses"].items():
         if status in NO_BODY:
@@ -94,6 +130,7 @@ def build_document() -> dict[str, Any]:
         paths.update(part["paths"])
         schemas.update(part.get("components", {}).get("schemas", {}))
     paths["/consultations"]["post"]["requestBody"] = _consultation_body(schemas)
+    _add_parameters(paths)
     for operations in paths.values():
         for operation in operations.values():
             _polish_responses(operation)

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -24,6 +24,7 @@ from clinic.articles.models import (
     SLUG_PATTERN,
     Article,
     ArticlePage,
+    ListQuery,
     TagList,
 )
 from clinic.articles.service import (
@@ -35,14 +36,15 @@ from clinic.articles.service import (
     render_sitemap,
 )
 from clinic.common.errors import NotFound
-from clinic.common.http import JSON, documented_errors, install_error_handlers
+from clinic.common.http import JSON, documented_errors, install_error_handlers, query_parameters
 from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
-app = APIGatewayHttpResolver(enable_validation=True)
+# Parameters are validated by the route's own pydantic model: Powertools' validation middleware
+# costs more per request than these routes' whole work (docs/performance.md).
+app = APIGatewayHttpResolver()
 install_error_handlers(app, logger)
 keep_sdk_logs_quiet()
 
@@ -85,19 +87,11 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-IfNoneMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-None-Match", max_length=1024, description="ETags the client holds; a match answers 304."
-    ),
-]
-
-
-def cacheable(body: str, if_none_match: str | None, content_type: str = JSON) -> Response[str]:
+def cacheable(body: str, content_type: str = JSON) -> Response[str]:
     """A 200 with a strong ETag and the configured Cache-Control, or a 304 when the client has it."""
     etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": settings().cache_control}
-    if _etag_matches(if_none_match, etag):
+    if _etag_matches(app.current_event.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers, body="")
     return Response(status_code=200, content_type=content_type, body=body, headers=headers)
 
@@ -110,7 +104,7 @@ def _documented(model: Any, *errors: int, media_type: str = JSON) -> dict[int, O
             "content": {media_type: {"model": model}},
         },
         304: {"description": "Not modified: the client's copy (If-None-Match) is current"},
-        **documented_errors(*errors, 422, 503),  # 422: a malformed parameter or header
+        **documented_errors(*errors, 503),
     }
 
 
@@ -118,15 +112,15 @@ SlugParam = Annotated[str, Path(description="The article's slug (or an old alias
 _SLUG = re.compile(SLUG_PATTERN)
 
 
-@app.get("/articles", responses=_documented(ArticlePage))
-def list_articles(
-    limit: Annotated[int, Query(ge=1, le=50)] = 10,
-    cursor: Annotated[str | None, Query(max_length=256)] = None,
-    tag: Annotated[str | None, Query(max_length=SLUG_MAX_LENGTH, pattern=SLUG_PATTERN)] = None,
-    if_none_match: IfNoneMatch = None,
-) -> Response[str]:
-    page = catalog().page(now=_now(), limit=limit, cursor=cursor, tag=tag)
-    return cacheable(page.model_dump_json(), if_none_match)
+# Query parameters by route, for the OpenAPI document (the resolver does not see them).
+QUERY_MODELS = {("GET", "/articles"): ListQuery}
+
+
+@app.get("/articles", responses=_documented(ArticlePage, 422))
+def list_articles() -> Response[str]:
+    query = query_parameters(app, ListQuery)
+    page = catalog().page(now=_now(), limit=query.limit, cursor=query.cursor, tag=query.tag)
+    return cacheable(page.model_dump_json())
 
 
 @app.get(
@@ -136,7 +130,7 @@ def list_articles(
         301: {"description": "Moved: an old slug; Location names the article"},
     },
 )
-def get_article(slug: SlugParam, if_none_match: IfNoneMatch = None) -> Response[str]:
+def get_article(slug: SlugParam) -> Response[str]:
     try:
         if len(slug) > SLUG_MAX_LENGTH or not _SLUG.fullmatch(slug):
             raise NotFound()
@@ -148,31 +142,30 @@ def get_article(slug: SlugParam, if_none_match: IfNoneMatch = None) -> Response[
         headers = {"Location": f"/articles/{found.slug}", "Cache-Control": settings().cache_control}
         return Response(status_code=301, headers=headers, body="")
     metrics.add_metric(name="ArticleServed", unit=MetricUnit.Count, value=1)
-    return cacheable(found.model_dump_json(), if_none_match)
+    return cacheable(found.model_dump_json())
 
 
 @app.get("/tags", responses=_documented(TagList))
-def list_tags(if_none_match: IfNoneMatch = None) -> Response[str]:
-    return cacheable(catalog().tags(_now()).model_dump_json(), if_none_match)
+def list_tags() -> Response[str]:
+    return cacheable(catalog().tags(_now()).model_dump_json())
 
 
 @app.get("/feed.json", responses=_documented(dict, media_type="application/feed+json"))
-def json_feed(if_none_match: IfNoneMatch = None) -> Response[str]:
+def json_feed() -> Response[str]:
     entries = catalog().feed_entries(_now(), FEED_SIZE)
     feed_url = f"https://{app.current_event.request_context.domain_name}/feed.json"
     feed = render_json_feed(entries, catalog().links, feed_url)
-    return cacheable(json.dumps(feed, ensure_ascii=False), if_none_match, "application/feed+json")
+    return cacheable(json.dumps(feed, ensure_ascii=False), "application/feed+json")
 
 
 @app.get("/sitemap.xml", responses=_documented(str, media_type="application/xml"))
-def sitemap(if_none_match: IfNoneMatch = None) -> Response[str]:
+def sitemap() -> Response[str]:
     body = render_sitemap(catalog().published(_now()), catalog().links)
-    return cacheable(body, if_none_match, "application/xml")
+    return cacheable(body, "application/xml")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)  # answers stay out of traces
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     catalog()  # settings are validated on the first event: a misconfigured function fails loudly
     return app.resolve(event, context)

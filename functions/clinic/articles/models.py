@@ -67,6 +67,23 @@ class Article(ArticleSummary):
     canonical_url: str | None = None
 
 
+class ListQuery(BaseModel):
+    """GET /articles query parameters (unknown ones are ignored, as usual for a query string)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    limit: int = Field(default=10, ge=1, le=50, description="Articles per page.")
+    cursor: str | None = Field(
+        default=None, max_length=256, description="`next_cursor` of the previous page."
+    )
+    tag: str | None = Field(
+        default=None,
+        max_length=SLUG_MAX_LENGTH,
+        pattern=SLUG_PATTERN,
+        description="Only articles with this tag.",
+    )
+
+
 class ArticlePage(_Shape):
     items: list[ArticleSummary]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import traceback
+from typing import TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, ValidationError
 
 from clinic.common.errors import ApiError, ErrorEnvelope, NotFound, ValidationFailed
 from clinic.common.validation import field_problems
 
 JSON = "application/json"
+QueryT = TypeVar("QueryT", bound=BaseModel)
 
 # What each error status means, for the OpenAPI document (DESIGN.md's table).
 _ERROR_MEANINGS = {
@@ -48,6 +51,14 @@ def error_response(error: ApiError) -> Response[str]:
         body=error.envelope().model_dump_json(exclude_none=True),
         headers=headers,
     )
+
+
+def query_parameters(app: APIGatewayHttpResolver, model: type[QueryT]) -> QueryT:
+    """The request's query string, validated by `model`; a problem is a 422 naming the parameter."""
+    try:
+        return model.model_validate(app.current_event.query_string_parameters or {})
+    except ValidationError as error:
+        raise ValidationFailed(fields=field_problems(error.errors())) from None
 
 
 def log_bug(logger: Logger, error: BaseException) -> None:

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Annotated, Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -41,7 +41,6 @@ from clinic.consultations.store import LeadStore
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
 app = APIGatewayHttpResolver(enable_validation=True)
 install_error_handlers(app, logger, FIELD_MESSAGES)
 keep_sdk_logs_quiet()
@@ -179,7 +178,6 @@ def create_consultation(idempotency_key: IdempotencyKey = None) -> Response[str]
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)  # answers stay out of traces
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     service()  # settings are validated on the first event: a misconfigured function fails loudly
     return app.resolve(event, context)

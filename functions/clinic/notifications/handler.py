@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -23,7 +23,6 @@ from clinic.notifications.store import NotificationStore
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
 keep_sdk_logs_quiet()
 warnings.filterwarnings("ignore", "No application metrics to publish*")
 # A batch whose every record failed is reported record by record too, not raised: Lambda then
@@ -107,7 +106,6 @@ def notify_staff(record: DynamoDBRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     notifier()  # settings are validated on the first event
     return process_partial_response(
@@ -117,7 +115,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def sweep_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Every 15 minutes: leads older than the sweep age that were never notified."""
     recovered, failed = notifier().sweep()

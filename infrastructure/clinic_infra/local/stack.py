@@ -96,7 +96,6 @@ class LocalStack:
             # botocore would send DynamoDB calls to an account-specific host moto does not answer.
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             "CLINIC_ACCOUNT_ID": ACCOUNT_ID,
-            "POWERTOOLS_TRACE_DISABLED": "true",
         }
 
     def local_parameters(self) -> dict[str, Any]:
