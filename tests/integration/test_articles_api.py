@@ -11,10 +11,10 @@ from xml.etree import ElementTree
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
 
 from clinic_infra.publish import publish
 from clinic_infra.template import StackTemplate
+from tests import faults
 from tests.helpers import article_markdown, http_event, write_content
 from tests.integration.conftest import invoke, load_handler
 
@@ -223,15 +223,23 @@ def test_missing_index_answers_503_with_retry_after(
     assert int(response["headers"]["Retry-After"]) > 0
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [
+        faults.unreachable,
+        lambda: faults.aws_error("AccessDenied", 403),
+        lambda: faults.aws_error("SlowDown", 503),
+    ],
+)
 def test_s3_failure_answers_503(
-    stack: StackTemplate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, boto_hooks: Callable[..., None]
+    stack: StackTemplate,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    boto_hooks: Callable[..., None],
+    fault: Callable[[], faults.Fault],
 ) -> None:
     publish(_content(tmp_path), stack.refs["ContentBucket"], say=lambda _: None)
-
-    def unreachable(**_: Any) -> None:
-        raise EndpointConnectionError(endpoint_url="https://s3.amazonaws.com")
-
-    boto_hooks("before-send.s3.GetObject", unreachable)
+    faults.inject(boto_hooks, "s3.GetObject", fault())
     handler = load_handler(stack, "ArticlesFunction", monkeypatch)
     for path, route in (("/articles", "/articles"), ("/articles/article-01", "/articles/{slug}")):
         event = http_event(

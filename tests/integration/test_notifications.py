@@ -353,3 +353,43 @@ def _context() -> Any:
     from tests.helpers import FakeLambdaContext
 
     return FakeLambdaContext()
+
+
+def test_a_poisoned_record_fails_alone_and_the_rest_of_the_batch_is_notified(
+    stack: StackTemplate, consultations: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three leads, one of which was damaged in the table (its name removed)
+    ids = [
+        submit(consultations, email=None, preferred_contact="phone", name=f"Patient {n}") for n in range(3)
+    ]
+    boto3.client("dynamodb").update_item(
+        TableName=stack.refs["LeadsTable"], Key={"id": {"S": ids[1]}}, UpdateExpression="REMOVE #n",
+        ExpressionAttributeNames={"#n": "name"},
+    )  # fmt: skip
+    event = notifier_event(stack)
+    notifier = load_handler(stack, "NotifierFunction", monkeypatch)
+    # When the batch is delivered
+    response = invoke(notifier, event)
+    # Then only the poisoned record is reported (it will be retried, then dead-lettered)
+    poisoned = next(record for record in event["Records"] if record["dynamodb"]["Keys"]["id"]["S"] == ids[1])
+    assert response == {"batchItemFailures": [{"itemIdentifier": poisoned["dynamodb"]["SequenceNumber"]}]}
+    assert len(sent_emails()) == 2
+    assert "notification_claimed_until" not in _lead(stack, ids[1])  # released for the retry
+
+
+def test_kms_denied_on_the_topic_leaves_the_lead_pending_and_retries_only_the_topic(
+    stack: StackTemplate,
+    consultations: Any,
+    topic_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+    boto_hooks: Hooks,
+) -> None:
+    lead_id = submit(consultations, email=None, preferred_contact="phone")
+    faults.inject(boto_hooks, "sns.Publish", faults.aws_error("KMSAccessDenied", 400, times=1))
+    notifier = load_handler(stack, "NotifierFunction", monkeypatch)
+    event = notifier_event(stack)
+    assert invoke(notifier, event)["batchItemFailures"]
+    assert _lead(stack, lead_id)["notify_state"] == "pending"
+    assert invoke(notifier, event) == {"batchItemFailures": []}
+    assert len(sent_emails()) == 1
+    assert len(topic_messages(topic_queue)) == 1

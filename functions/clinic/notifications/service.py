@@ -97,7 +97,7 @@ class LeadNotifier:
         now = self._clock()
         lease = int(now) + self._policy.lease_seconds
         try:
-            lead = self._store.claim(lead_id, int(now), lease)
+            item = self._store.claim(lead_id, int(now), lease)
         except AlreadyNotified:
             logger.info("Lead already notified; nothing sent", extra={"lead_id": lead_id})
             return Outcome.ALREADY_NOTIFIED
@@ -105,6 +105,7 @@ class LeadNotifier:
             logger.warning("Lead no longer exists; nothing sent", extra={"lead_id": lead_id})
             return Outcome.GONE
         try:
+            lead = StoredLead.from_item(item)  # a damaged item fails here, and is released too
             for step in self._steps(lead):
                 self._send(step, lead)
                 self._store.mark_step(lead_id, step, _iso(self._clock()), lease)

@@ -14,7 +14,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from clinic.notifications.models import StoredLead, step_attribute
+from clinic.notifications.models import step_attribute
 
 PENDING_INDEX = "PendingNotification"
 NOTIFY_PENDING = "pending"
@@ -65,8 +65,8 @@ class NotificationStore:
     def _key(self, lead_id: str) -> dict[str, Any]:
         return {"id": {"S": lead_id}}
 
-    def claim(self, lead_id: str, now: int, lease_until: int) -> StoredLead:
-        """Hold the lead until `lease_until` and read it, in one conditional update."""
+    def claim(self, lead_id: str, now: int, lease_until: int) -> dict[str, Any]:
+        """Hold the lead until `lease_until` and read it (the item), in one conditional update."""
         try:
             response = self.client.update_item(
                 TableName=self._table,
@@ -89,7 +89,7 @@ class NotificationStore:
             if "notified_at" in old:
                 raise AlreadyNotified(lead_id) from None
             raise LeadBusy(lead_id) from None
-        return StoredLead.from_item(_plain(response["Attributes"]))
+        return _plain(response["Attributes"])
 
     def mark_step(self, lead_id: str, step: str, now: str, lease_until: int) -> None:
         self._while_claimed(lead_id, lease_until, f"SET {step_attribute(step)} = :now", {":now": now})
