@@ -31,6 +31,9 @@ lint: $(INSTALLED) $(CHECKOV)  ## ruff, mypy, bandit; cfn-lint and checkov on th
 	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation \
 		--external-checks-dir infrastructure/checkov_checks -f template.yaml -f $(TRANSLATED)
 
+bench: $(INSTALLED)  ## measure cold imports, warm latency, AWS calls and cost per route (not a test)
+	$(BIN)/python -m bench.run
+
 screenshot: $(INSTALLED) $(CHROMIUM)  ## refresh docs/example-site.png from a browser run
 	CLINIC_SCREENSHOT_DIR=docs $(BIN)/pytest tests/e2e/test_browser.py -k screenshot
 
