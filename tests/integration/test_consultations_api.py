@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +83,22 @@ def _json(response: dict[str, Any]) -> Any:
 
 def _leads(stack: StackTemplate) -> list[dict[str, Any]]:
     return _scan(stack.refs["LeadsTable"])
+
+
+def _service(
+    stack: StackTemplate, rate_limit: int, clock: Callable[[], float] = time.time
+) -> ConsultationService:
+    """The service on the template's tables, with a test's own rate limit and clock."""
+    policy = SubmissionPolicy(
+        rate_limit=rate_limit,
+        rate_window_seconds=3600,
+        retention_days=30,
+        consent_version="v1",
+        idempotency_seconds=86400,
+    )
+    return ConsultationService(
+        LeadStore(stack.refs["LeadsTable"], stack.refs["GuardTable"]), policy, lambda: b"secret", clock
+    )
 
 
 # ---------------------------------------------------------------- success
@@ -259,18 +276,7 @@ def test_sixth_request_in_an_hour_is_rate_limited(
 
 def test_rate_limit_window_opens_again_when_it_ends(stack: StackTemplate, aws: None) -> None:
     now = [1_800_000_000.0]  # on a window boundary
-    service = ConsultationService(
-        LeadStore(stack.refs["LeadsTable"], stack.refs["GuardTable"]),
-        SubmissionPolicy(
-            rate_limit=2,
-            rate_window_seconds=3600,
-            retention_days=30,
-            consent_version="v1",
-            idempotency_seconds=86400,
-        ),
-        lambda: b"secret",
-        clock=lambda: now[0],
-    )
+    service = _service(stack, rate_limit=2, clock=lambda: now[0])
     request = ConsultationRequest.model_validate(VALID)
     service.submit(request, idempotency_key=None, source_ip="203.0.113.9")
     service.submit(request, idempotency_key=None, source_ip="203.0.113.9")
@@ -320,18 +326,7 @@ def test_replays_do_not_count_against_the_rate_limit(post: Post, stack: StackTem
 
 def test_expired_key_can_be_used_again(stack: StackTemplate, aws: None) -> None:
     now = [1_800_000_000.0]
-    service = ConsultationService(
-        LeadStore(stack.refs["LeadsTable"], stack.refs["GuardTable"]),
-        SubmissionPolicy(
-            rate_limit=5,
-            rate_window_seconds=3600,
-            retention_days=30,
-            consent_version="v1",
-            idempotency_seconds=86400,
-        ),
-        lambda: b"secret",
-        clock=lambda: now[0],
-    )
+    service = _service(stack, rate_limit=5, clock=lambda: now[0])
     request = ConsultationRequest.model_validate(VALID)
     first = service.submit(request, idempotency_key="k", source_ip="203.0.113.9")
     now[0] += 86400  # a day later the record has expired, even if TTL has not deleted it yet
@@ -372,17 +367,7 @@ def test_two_racing_identical_requests_store_one_lead(stack: StackTemplate, boto
             second_is_done.wait(timeout=10)
 
     boto_hooks("after-call.dynamodb.GetItem", pause_first_reader)
-    service = ConsultationService(
-        LeadStore(stack.refs["LeadsTable"], stack.refs["GuardTable"]),
-        SubmissionPolicy(
-            rate_limit=5,
-            rate_window_seconds=3600,
-            retention_days=30,
-            consent_version="v1",
-            idempotency_seconds=86400,
-        ),
-        lambda: b"secret",
-    )
+    service = _service(stack, rate_limit=5)
     request = ConsultationRequest.model_validate(VALID)
     results: dict[str, Any] = {}
 

@@ -76,6 +76,18 @@ def submit(consultations: Any, **changes: Any) -> str:
     return str(json.loads(response["body"])["id"])
 
 
+def _change_lead(
+    stack: StackTemplate, lead_id: str, update: str, value: dict[str, str] | None = None
+) -> None:
+    """Change a stored lead behind the services' backs, to set up a situation."""
+    extra: dict[str, Any] = {"ExpressionAttributeValues": {":value": value}} if value else {}
+    if "#name" in update:
+        extra["ExpressionAttributeNames"] = {"#name": "name"}
+    boto3.client("dynamodb").update_item(
+        TableName=stack.refs["LeadsTable"], Key={"id": {"S": lead_id}}, UpdateExpression=update, **extra
+    )
+
+
 def _lead(stack: StackTemplate, lead_id: str) -> dict[str, Any]:
     from boto3.dynamodb.types import TypeDeserializer
 
@@ -255,12 +267,7 @@ def test_a_lead_claimed_by_another_delivery_is_retried_not_dropped(
 ) -> None:
     lead_id = submit(consultations)
     far = int((datetime.now(UTC) + timedelta(minutes=5)).timestamp())
-    boto3.client("dynamodb").update_item(
-        TableName=stack.refs["LeadsTable"],
-        Key={"id": {"S": lead_id}},
-        UpdateExpression="SET notification_claimed_until = :lease",
-        ExpressionAttributeValues={":lease": {"N": str(far)}},
-    )
+    _change_lead(stack, lead_id, "SET notification_claimed_until = :value", {"N": str(far)})
     notifier = load_handler(stack, "NotifierFunction", monkeypatch)
     assert len(invoke(notifier, notifier_event(stack))["batchItemFailures"]) == 1
     assert sent_emails() == []
@@ -315,12 +322,8 @@ def test_sweeper_recovers_an_old_unnotified_lead_and_ignores_the_rest(
     _put_unnotified_lead(stack, "01LOSTLEAD0000000000000000", timedelta(minutes=20))
     _put_unnotified_lead(stack, "01YOUNGLEAD000000000000000", timedelta(minutes=2))
     _put_unnotified_lead(stack, "01DONELEAD0000000000000000", timedelta(minutes=30))
-    boto3.client("dynamodb").update_item(
-        TableName=stack.refs["LeadsTable"],
-        Key={"id": {"S": "01DONELEAD0000000000000000"}},
-        UpdateExpression="SET notified_at = :t REMOVE notify_state",
-        ExpressionAttributeValues={":t": {"S": "2026-01-01T00:00:00.000Z"}},
-    )
+    done = {"S": "2026-01-01T00:00:00.000Z"}
+    _change_lead(stack, "01DONELEAD0000000000000000", "SET notified_at = :value REMOVE notify_state", done)
     sweeper = load_handler(stack, "SweeperFunction", monkeypatch)
     # When the sweeper runs
     assert sweeper.sweep_handler({}, _context()) == {"recovered": 1, "failed": 0}
@@ -336,12 +339,7 @@ def test_stream_after_the_sweeper_sends_nothing_twice(
     stack: StackTemplate, consultations: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lead_id = submit(consultations, email=None, preferred_contact="phone")
-    boto3.client("dynamodb").update_item(
-        TableName=stack.refs["LeadsTable"],
-        Key={"id": {"S": lead_id}},
-        UpdateExpression="SET created_at = :old",
-        ExpressionAttributeValues={":old": {"S": "2026-01-01T00:00:00.000Z"}},
-    )
+    _change_lead(stack, lead_id, "SET created_at = :value", {"S": "2026-01-01T00:00:00.000Z"})
     sweeper = load_handler(stack, "SweeperFunction", monkeypatch)
     assert sweeper.sweep_handler({}, _context())["recovered"] == 1
     notifier = load_handler(stack, "NotifierFunction", monkeypatch)
@@ -362,10 +360,7 @@ def test_a_poisoned_record_fails_alone_and_the_rest_of_the_batch_is_notified(
     ids = [
         submit(consultations, email=None, preferred_contact="phone", name=f"Patient {n}") for n in range(3)
     ]
-    boto3.client("dynamodb").update_item(
-        TableName=stack.refs["LeadsTable"], Key={"id": {"S": ids[1]}}, UpdateExpression="REMOVE #n",
-        ExpressionAttributeNames={"#n": "name"},
-    )  # fmt: skip
+    _change_lead(stack, ids[1], "REMOVE #name")
     event = notifier_event(stack)
     notifier = load_handler(stack, "NotifierFunction", monkeypatch)
     # When the batch is delivered
