@@ -176,6 +176,17 @@ def test_plain_form_failure_is_a_readable_page_that_does_not_echo(post: Post, st
     assert _leads(stack) == []
 
 
+@pytest.mark.parametrize(
+    ("form", "status"),
+    [("name=a&name=b&consent=true", 422), ("message=" + "x" * 17000, 413), ("source=x&source.page=y", 422)],
+)
+def test_plain_form_errors_found_while_reading_are_pages_too(post: Post, form: str, status: int) -> None:
+    response = post(form, content_type="application/x-www-form-urlencoded")
+    assert response["statusCode"] == status
+    assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
+    assert "<h1>Please check your request</h1>" in response["body"]
+
+
 # ---------------------------------------------------------------- every error status
 
 

@@ -175,3 +175,11 @@ def test_unknown_field_with_an_odd_name_is_not_echoed() -> None:
 def test_many_problems_are_all_reported() -> None:
     problems = _problems(name="", email="nope", preferred_time="never", consent=False)
     assert set(problems) == {"name", "email", "preferred_time", "consent"}
+
+
+def test_an_international_domain_is_stored_as_punycode_for_sending() -> None:
+    assert _request(email="ada@bücher.example").email == "ada@xn--bcher-kva.example"
+
+
+def test_a_non_ascii_mailbox_name_is_refused_because_email_cannot_be_sent_to_it() -> None:
+    assert _problems(email="josé@example.com") == {"email": FIELD_MESSAGES["email"]}

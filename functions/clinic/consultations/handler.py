@@ -28,7 +28,7 @@ from clinic.common.http import JSON, documented_errors, install_error_handlers
 from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
 from clinic.common.validation import field_problems
-from clinic.consultations.intake import Submission, read_submission
+from clinic.consultations.intake import FORM_TYPE, media_type, read_submission
 from clinic.consultations.models import (
     FIELD_MESSAGES,
     IDEMPOTENCY_KEY_PATTERN,
@@ -36,7 +36,7 @@ from clinic.consultations.models import (
     ConsultationRequest,
 )
 from clinic.consultations.pages import problems_page
-from clinic.consultations.service import ConsultationService, SubmissionPolicy, new_lead_id
+from clinic.consultations.service import Accepted, ConsultationService, SubmissionPolicy, new_lead_id
 from clinic.consultations.store import LeadStore
 
 logger = Logger()
@@ -116,14 +116,6 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _accepted(submission: Submission, lead_id: str) -> Response[str]:
-    if submission.from_form:
-        headers = {"Location": settings().thank_you_url, "Cache-Control": "no-store"}
-        return Response(status_code=303, headers=headers, body="")
-    body = ConsultationAccepted(id=lead_id).model_dump_json()
-    return Response(status_code=201, content_type=JSON, body=body, headers={"Cache-Control": "no-store"})
-
-
 _REJECTION_METRICS = {RateLimited: "LeadRateLimited", ServiceUnavailable: "LeadStoreFailed"}
 
 
@@ -146,34 +138,39 @@ _RESPONSES: dict[int, OpenAPIResponse] = {
 @app.post("/consultations", responses=_RESPONSES)
 def create_consultation(idempotency_key: IdempotencyKey = None) -> Response[str]:
     event = app.current_event
+    content_type = event.headers.get("content-type")
     try:
-        submission = read_submission(
-            event.headers.get("content-type"), event.get("body"), bool(event.get("isBase64Encoded"))
-        )
+        accepted = _submit(content_type, idempotency_key)
     except ApiError as error:
         _count_failure(error)
-        raise
-    try:
-        request = validate_request(submission.fields)
-        if submission.is_spam:
-            # A valid request with the honeypot filled looks like success to the bot; nothing
-            # is stored or sent. (An invalid one gets the 422 any sender would get.)
-            metrics.add_metric(name="LeadSpamDropped", unit=MetricUnit.Count, value=1)
-            return _accepted(submission, new_lead_id())
-        source_ip = event.request_context.http.source_ip
-        accepted = service().submit(request, idempotency_key=idempotency_key, source_ip=source_ip)
-    except ApiError as error:
-        _count_failure(error)
-        if submission.from_form:
+        if media_type(content_type)[0] == FORM_TYPE:  # a plain form gets a page it can show
             return problems_page(error)
         raise
-    logger.append_keys(lead_id=accepted.lead_id)
     if accepted.replayed:
-        logger.info("Repeated request answered with its first answer")
-    else:
+        logger.info("Repeated request answered with its first answer", extra={"lead_id": accepted.lead_id})
+    elif not accepted.dropped:
+        logger.append_keys(lead_id=accepted.lead_id)
         metrics.add_metric(name="LeadCreated", unit=MetricUnit.Count, value=1)
         logger.info("Lead stored")
-    return _accepted(submission, accepted.lead_id)
+    if media_type(content_type)[0] == FORM_TYPE:
+        headers = {"Location": settings().thank_you_url, "Cache-Control": "no-store"}
+        return Response(status_code=303, headers=headers, body="")
+    body = ConsultationAccepted(id=accepted.lead_id).model_dump_json()
+    return Response(status_code=201, content_type=JSON, body=body, headers={"Cache-Control": "no-store"})
+
+
+def _submit(content_type: str | None, idempotency_key: str | None) -> Accepted:
+    """Read, validate and store the request; a spam submission is answered but not stored."""
+    event = app.current_event
+    submission = read_submission(content_type, event.get("body"), bool(event.get("isBase64Encoded")))
+    request = validate_request(submission.fields)
+    if submission.is_spam:
+        # A valid request with the honeypot filled looks like success to the bot; nothing
+        # is stored or sent. (An invalid one gets the 422 any sender would get.)
+        metrics.add_metric(name="LeadSpamDropped", unit=MetricUnit.Count, value=1)
+        return Accepted(lead_id=new_lead_id(), dropped=True)
+    source_ip = event.request_context.http.source_ip
+    return service().submit(request, idempotency_key=idempotency_key, source_ip=source_ip)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

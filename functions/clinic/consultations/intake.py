@@ -91,6 +91,7 @@ def _parse_form(text: str) -> dict[str, Any]:
     except ValueError:
         raise BadRequest("The form has too many fields.") from None
     fields: dict[str, Any] = {}
+    source: dict[str, str] = {}  # `source.page` and friends: the form's way to send the object
     repeated: list[FieldProblem] = []
     for name, value in pairs:
         if name in LIST_FIELDS:
@@ -98,14 +99,16 @@ def _parse_form(text: str) -> dict[str, Any]:
             continue
         if value == "":
             continue  # an empty form input means "not given"
-        if name.startswith("source."):
-            target = fields.setdefault("source", {})
-            name = name.removeprefix("source.")
-        else:
-            target = fields
-        if name in target:
+        target, key = (source, name.removeprefix("source.")) if name.startswith("source.") else (fields, name)
+        if key in target:
             repeated.append(FieldProblem(field=name, message="Send this field only once."))
-        target[name] = value
+        target[key] = value
+    if source:
+        if "source" in fields:
+            repeated.append(
+                FieldProblem(field="source", message="Send source details as source.page and so on.")
+            )
+        fields["source"] = source
     if repeated:
         raise ValidationFailed(fields=repeated)
     if fields.get("consent") in CHECKBOX_ON:

@@ -126,7 +126,8 @@ class ConsultationRequest(BaseModel):
         if not value:
             return None
         try:
-            return validate_email(value, check_deliverability=False).normalized
+            # SES sends only to ASCII local parts; an international domain is kept as punycode.
+            return validate_email(value, check_deliverability=False, allow_smtputf8=False).ascii_email
         except EmailNotValidError:
             raise ValueError(FIELD_MESSAGES["email"]) from None
 

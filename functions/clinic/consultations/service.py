@@ -30,7 +30,8 @@ class SubmissionPolicy:
 @dataclass(frozen=True)
 class Accepted:
     lead_id: str
-    replayed: bool = False
+    replayed: bool = False  # a repeat, answered with the first request's lead
+    dropped: bool = False  # spam: answered as if stored, but nothing was
 
 
 def new_lead_id(now: float | None = None) -> str:

@@ -189,8 +189,10 @@ class LeadStore:
         if rate_reason == "ConditionalCheckFailed":
             raise RateLimited(retry_after=rate.retry_after)
         if lead_reason == "ConditionalCheckFailed":
-            # The id is new to this request: the lead is there because our own write landed
-            # and botocore retried after losing the answer.
+            # The id is new to this request, so the lead is there because our own write landed
+            # and botocore retried after losing the answer. (DynamoDB itself answers such a
+            # retry as a success, by its ClientRequestToken; emulators and a token older than
+            # ten minutes do not, and land here.)
             return
         if "TransactionConflict" in reasons:
             raise WriteContended()
