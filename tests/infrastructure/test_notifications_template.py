@@ -131,3 +131,9 @@ def test_key_policy_lets_alarms_publish_to_the_encrypted_ops_topic(template: dic
     ]
     assert cloudwatch
     assert "kms:Decrypt" in cloudwatch[0]["Action"]
+
+
+def test_a_claim_outlives_the_notifier_but_not_by_minutes(template: dict[str, Any]) -> None:
+    notifier = template["Resources"]["NotifierFunction"]["Properties"]
+    lease = int(notifier["Environment"]["Variables"]["CLAIM_LEASE_SECONDS"])
+    assert notifier["Timeout"] < lease <= 2 * notifier["Timeout"]

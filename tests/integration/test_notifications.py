@@ -350,7 +350,7 @@ def test_stream_after_the_sweeper_sends_nothing_twice(
 def _context() -> Any:
     from tests.helpers import FakeLambdaContext
 
-    return FakeLambdaContext()
+    return FakeLambdaContext(remaining_ms=120_000)  # the sweeper's timeout
 
 
 def test_a_poisoned_record_fails_alone_and_the_rest_of_the_batch_is_notified(
@@ -388,3 +388,52 @@ def test_kms_denied_on_the_topic_leaves_the_lead_pending_and_retries_only_the_to
     assert invoke(notifier, event) == {"batchItemFailures": []}
     assert len(sent_emails()) == 1
     assert len(topic_messages(topic_queue)) == 1
+
+
+def test_a_confirmation_ses_refuses_for_good_does_not_hold_the_lead(
+    stack: StackTemplate, consultations: Any, monkeypatch: pytest.MonkeyPatch, boto_hooks: Hooks
+) -> None:
+    # Given SES refusing the patient's address (as the sandbox refuses unverified ones)
+    lead_id = submit(consultations)
+    _refuse_emails_to(LEAD["email"], boto_hooks)
+    notifier = load_handler(stack, "NotifierFunction", monkeypatch)
+    # When the lead is notified
+    assert invoke(notifier, notifier_event(stack)) == {"batchItemFailures": []}
+    # Then staff have it, and it is done: no retries, no sweeper, no alarm every 15 minutes
+    assert [email["To"] for email in sent_emails()] == ["staff@example-clinic.com"]
+    assert "notified_at" in _lead(stack, lead_id)
+
+
+def _refuse_emails_to(address: str, boto_hooks: Hooks) -> None:
+    fault = faults.aws_error("MessageRejected")
+
+    def spot(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["refuse"] = f"To: {address}".encode() in params["Content"]["Raw"]["Data"]
+
+    def refuse(context: dict[str, Any], **kwargs: Any) -> Any:
+        return fault.hook(**kwargs) if context.get("refuse") else None
+
+    boto_hooks("before-parameter-build.sesv2.SendEmail", spot)
+    boto_hooks("before-call.sesv2.SendEmail", refuse, first=True)
+
+
+def test_sweeper_takes_the_newest_missed_lead_first(
+    stack: StackTemplate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _put_unnotified_lead(stack, "01OLDESTLEAD00000000000000", timedelta(days=3))
+    _put_unnotified_lead(stack, "01NEWERLEAD000000000000000", timedelta(minutes=30))
+    sweeper = load_handler(stack, "SweeperFunction", monkeypatch, SWEEP_BATCH="1")
+    assert sweeper.sweep_handler({}, _context()) == {"recovered": 1, "failed": 0}
+    (email,) = sent_emails()
+    assert "01NEWERLEAD000000000000000" in str(email["Subject"])
+
+
+def test_sweeper_stops_while_it_still_has_time_to_finish(
+    stack: StackTemplate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import FakeLambdaContext
+
+    _put_unnotified_lead(stack, "01LATELEAD0000000000000000", timedelta(minutes=30))
+    sweeper = load_handler(stack, "SweeperFunction", monkeypatch)
+    assert sweeper.sweep_handler({}, FakeLambdaContext(remaining_ms=5_000)) == {"recovered": 0, "failed": 0}
+    assert sent_emails() == []

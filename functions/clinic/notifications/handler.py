@@ -40,7 +40,7 @@ class NotifierSettings(EnvironmentSettings):
     send_confirmation: bool = True
     clinic_name: str = Field(min_length=1)
     clinic_contact_line: str = Field(min_length=1)
-    claim_lease_seconds: int = Field(default=120, ge=30, le=900)
+    claim_lease_seconds: int = Field(default=45, ge=30, le=900)
     sweep_after_seconds: int = Field(default=600, ge=60)
     sweep_batch: int = Field(default=200, ge=1, le=1000)
 
@@ -117,7 +117,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 @metrics.log_metrics
 def sweep_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Every 15 minutes: leads older than the sweep age that were never notified."""
-    recovered, failed = notifier().sweep()
+    recovered, failed = notifier().sweep(lambda: context.get_remaining_time_in_millis() / 1000)
     if recovered:
         metrics.add_metric(name="SweeperRecovered", unit=MetricUnit.Count, value=recovered)
         metrics.add_metric(name="NotificationSent", unit=MetricUnit.Count, value=recovered)

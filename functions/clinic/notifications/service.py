@@ -21,7 +21,9 @@ from typing import Any
 import boto3
 import phonenumbers
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
 
+from clinic.common.aws import WORKER_CLIENT_CONFIG
 from clinic.notifications import messages
 from clinic.notifications.messages import ClinicDetails
 from clinic.notifications.models import CONFIRMATION, STAFF_EMAIL, TOPIC, DetailLevel, StoredLead
@@ -29,7 +31,12 @@ from clinic.notifications.store import AlreadyNotified, LeadBusy, LeadGone, Noti
 
 logger = Logger(child=True)
 
+# SES answers that no retry will change, for one message (as opposed to throttling or an outage).
+PERMANENT_REJECTIONS = {"MessageRejected", "BadRequestException"}
 _EMAIL_LIKE = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+
+
+SWEEP_RESERVE_SECONDS = 20  # a notification's three sends with their retries, with margin
 
 
 class Outcome(Enum):
@@ -83,13 +90,13 @@ class LeadNotifier:
     @property
     def ses(self) -> Any:
         if self._ses is None:
-            self._ses = boto3.client("sesv2")
+            self._ses = boto3.client("sesv2", config=WORKER_CLIENT_CONFIG)
         return self._ses
 
     @property
     def sns(self) -> Any:
         if self._sns is None:
-            self._sns = boto3.client("sns")
+            self._sns = boto3.client("sns", config=WORKER_CLIENT_CONFIG)
         return self._sns
 
     def notify(self, lead_id: str) -> Outcome:
@@ -125,21 +132,40 @@ class LeadNotifier:
         if step == STAFF_EMAIL:
             self._send_email(messages.staff_email(lead, self._policy.detail, self._clinic))
         elif step == CONFIRMATION:
-            self._send_email(messages.confirmation_email(lead, self._clinic))
+            self._confirm(lead)
         else:
             message = messages.topic_message(lead)
             assert_no_contact_details(message)
             self.sns.publish(TopicArn=self._topic_arn, Message=message)
 
+    def _confirm(self, lead: StoredLead) -> None:
+        """The patient's thank-you. SES refusing this address for good (the sandbox, a bad
+        mailbox) ends the step: staff have the lead, and retrying would hold it pending forever."""
+        try:
+            self._send_email(messages.confirmation_email(lead, self._clinic))
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code not in PERMANENT_REJECTIONS:
+                raise
+            logger.warning(
+                "SES refused the patient's confirmation", extra={"lead_id": lead.id, "error_code": code}
+            )
+
     def _send_email(self, email: EmailMessage) -> None:
         self.ses.send_email(FromEmailAddress=self._clinic.sender, Content={"Raw": {"Data": email.as_bytes()}})
 
-    def sweep(self) -> tuple[int, int]:
-        """Notify leads the stream never delivered; returns (recovered, failed)."""
+    def sweep(self, seconds_left: Callable[[], float] = lambda: float("inf")) -> tuple[int, int]:
+        """Notify leads the stream never delivered; returns (recovered, failed).
+
+        Stops while `seconds_left()` still leaves a whole notification's worth of time.
+        """
         now = self._clock()
         cutoff = _iso(now - self._policy.sweep_after_seconds)
         recovered = failed = 0
         for lead_id in self._store.pending_before(cutoff, self._policy.sweep_batch):
+            if seconds_left() < SWEEP_RESERVE_SECONDS:
+                logger.warning("Sweeper stopped for time; the next run continues")
+                break
             try:
                 outcome = self.notify(lead_id)
             except LeadBusy:

@@ -14,6 +14,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from clinic.common.aws import WORKER_CLIENT_CONFIG
 from clinic.notifications.models import step_attribute
 
 PENDING_INDEX = "PendingNotification"
@@ -59,7 +60,7 @@ class NotificationStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client("dynamodb")
+            self._client = boto3.client("dynamodb", config=WORKER_CLIENT_CONFIG)
         return self._client
 
     def _key(self, lead_id: str) -> dict[str, Any]:
@@ -123,13 +124,15 @@ class NotificationStore:
             raise
 
     def pending_before(self, created_before: str, limit: int) -> Iterator[str]:
-        """Ids of leads never marked notified and created before `created_before`, oldest first."""
+        """Ids of leads never marked notified and created before `created_before`, newest first,
+        so that a lead that fails every time cannot keep the sweeper from more recent ones."""
         paginator = self.client.get_paginator("query")
         pages = paginator.paginate(
             TableName=self._table,
             IndexName=PENDING_INDEX,
             KeyConditionExpression="notify_state = :pending AND created_at < :before",
             ExpressionAttributeValues=_values({":pending": NOTIFY_PENDING, ":before": created_before}),
+            ScanIndexForward=False,
             PaginationConfig={"MaxItems": limit, "PageSize": min(limit, 100)},
         )
         for page in pages:
