@@ -288,3 +288,32 @@ def test_new_publish_is_served_after_the_cache_period(
         )["KeyCount"]
         == 0
     )
+
+
+def test_an_article_removed_after_the_index_was_cached_is_404_even_when_s3_says_access_denied(
+    stack: StackTemplate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, boto_hooks: Callable[..., None]
+) -> None:
+    # Given a warm container that read the index before article-12 was unpublished
+    content = _content(tmp_path)
+    publish(content, stack.refs["ContentBucket"], say=lambda _: None)
+    handler = load_handler(stack, "ArticlesFunction", monkeypatch)
+    assert invoke(handler, http_event("GET", "/articles"))["statusCode"] == 200
+    (content / "articles" / "article-12.md").unlink()
+    publish(content, stack.refs["ContentBucket"], say=lambda _: None)
+    # And S3 answering the missing key as it does without s3:ListBucket: 403, not 404
+    fault = faults.aws_error("AccessDenied", 403)
+
+    def spot(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["deny"] = params["Key"].endswith("article-12.json")
+
+    boto_hooks("before-parameter-build.s3.GetObject", spot)
+    boto_hooks(
+        "before-call.s3.GetObject",
+        lambda context, **kw: fault.hook(**kw) if context.get("deny") else None,
+        first=True,
+    )
+    # When a reader asks for it, Then it is gone (404), not an outage (503)
+    event = http_event(
+        "GET", "/articles/article-12", route="/articles/{slug}", path_parameters={"slug": "article-12"}
+    )
+    assert invoke(handler, event)["statusCode"] == 404

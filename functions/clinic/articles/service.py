@@ -89,7 +89,9 @@ class PublishedContent:
             return response["Body"].read()  # type: ignore[no-any-return]
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
-            if code in {"NoSuchKey", "404"}:
+            # Without s3:ListBucket (which this role does not have), S3 answers a missing key
+            # with 403 AccessDenied, not 404: both mean "not there" to a reader.
+            if code in {"NoSuchKey", "404", "AccessDenied", "403"}:
                 raise MissingObject(key) from None
             logger.warning("S3 read failed", extra={"key": key, "error_code": code})
             raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
