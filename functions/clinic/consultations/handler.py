@@ -139,11 +139,12 @@ _RESPONSES: dict[int, OpenAPIResponse] = {
 def create_consultation(idempotency_key: IdempotencyKey = None) -> Response[str]:
     event = app.current_event
     content_type = event.headers.get("content-type")
+    from_form = media_type(content_type)[0] == FORM_TYPE
     try:
         accepted = _submit(content_type, idempotency_key)
     except ApiError as error:
         _count_failure(error)
-        if media_type(content_type)[0] == FORM_TYPE:  # a plain form gets a page it can show
+        if from_form:  # a plain form gets a page it can show
             return problems_page(error)
         raise
     if accepted.replayed:
@@ -152,7 +153,7 @@ def create_consultation(idempotency_key: IdempotencyKey = None) -> Response[str]
         logger.append_keys(lead_id=accepted.lead_id)
         metrics.add_metric(name="LeadCreated", unit=MetricUnit.Count, value=1)
         logger.info("Lead stored")
-    if media_type(content_type)[0] == FORM_TYPE:
+    if from_form:
         headers = {"Location": settings().thank_you_url, "Cache-Control": "no-store"}
         return Response(status_code=303, headers=headers, body="")
     body = ConsultationAccepted(id=accepted.lead_id).model_dump_json()

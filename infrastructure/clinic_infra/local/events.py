@@ -54,7 +54,6 @@ class StreamEventSource:
         self._retry_pause = retry_pause_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.delivered = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"stream-{self._function.name}", daemon=True)
@@ -108,9 +107,7 @@ class StreamEventSource:
                     return
                 failed_from = 0
             if failed_from is None:
-                self.delivered += len(records)
                 return
-            self.delivered += failed_from
             records = records[failed_from:]
             attempt += 1
             if 0 <= self._max_retries < attempt:

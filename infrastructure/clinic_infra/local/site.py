@@ -57,11 +57,6 @@ class SiteServer:
 
         self._server = ThreadingHTTPServer((host, port), partial(Handler, directory=str(directory)))
         self._server.daemon_threads = True
-        self._host = host
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._host}:{self._server.server_port}"
 
     def start(self) -> None:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
