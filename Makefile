@@ -40,8 +40,8 @@ screenshot: $(INSTALLED) $(CHROMIUM)  ## refresh docs/example-site.png from a br
 build: $(SAM)  ## sam build (Makefile build method: no Docker, no python3.13 needed)
 	$(SAM) build
 
-deploy: build  ## deploy to AWS (asks for parameters the first time)
-	$(SAM) deploy --guided
+deploy: build  ## deploy to AWS (asks for parameters the first time); SAM_DEPLOY_ARGS="--config-env staging" for staging
+	$(SAM) deploy --guided $(SAM_DEPLOY_ARGS)
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
