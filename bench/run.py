@@ -1,7 +1,7 @@
 """`make bench`: cold imports, warm latency, AWS calls per request and cost, in one run.
 
 Every figure is a ratio or a count measured here, now, on this machine; absolute times are
-printed for context only. Budgets (issue 6) are checked at the end and the exit status
+printed for context only. Budgets (the BUDGET_* constants) are checked at the end and the exit status
 says whether they were met. Run: `.venv/bin/python -m bench.run [--calls N]`.
 """
 
