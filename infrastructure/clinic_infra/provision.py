@@ -7,13 +7,14 @@ TTL, encryption), so the embedded AWS has the same shape as the deployed stack.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-
+from clinic_infra.aws import ClientFactory
 from clinic_infra.template import StackTemplate
 
-ClientFactory = Callable[[str], Any]
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
+
 Creator = Callable[[StackTemplate, str, dict[str, Any], ClientFactory], None]
 
 
@@ -113,7 +114,12 @@ def _subscription(
 def _queue(stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory) -> None:
     sqs = client("sqs")
     name = props.get("QueueName") or stack.physical_name(logical_id)
-    names = ("KmsMasterKeyId", "MessageRetentionPeriod", "VisibilityTimeout", "SqsManagedSseEnabled")
+    names: tuple[QueueAttributeNameType, ...] = (
+        "KmsMasterKeyId",
+        "MessageRetentionPeriod",
+        "VisibilityTimeout",
+        "SqsManagedSseEnabled",
+    )
     attributes = {key: str(props[key]) for key in names if key in props}
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -173,12 +179,13 @@ CREATORS: dict[str, Creator] = {
 }
 
 
-def provision(stack: StackTemplate, client: ClientFactory = boto3.client) -> StackTemplate:
+def provision(stack: StackTemplate, client: ClientFactory | None = None) -> StackTemplate:
     """Create every resource of the kinds above; the stack's refs then name the real ones.
 
-    `client(service_name)` makes the boto3 clients: plain `boto3.client` under moto's
-    `mock_aws`, or one bound to the local stack's endpoint.
+    `client(service_name)` makes the boto3 clients: by default with boto3's configuration
+    (moto's `mock_aws` in the tests), or bound to the local stack's endpoint.
     """
+    client = client or ClientFactory()
     for resource_type, create in CREATORS.items():
         for logical_id, resource in stack.of_type(resource_type).items():
             create(stack, logical_id, stack.resolve(resource.get("Properties", {})), client)

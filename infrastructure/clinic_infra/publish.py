@@ -12,11 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 
 from clinic_infra.content import build_objects, load_site
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 DEFAULT_PREFIX = "published/"
 CONTENT_TYPE = "application/json; charset=utf-8"
@@ -33,7 +36,7 @@ def _md5(body: bytes) -> str:
     return hashlib.md5(body, usedforsecurity=False).hexdigest()
 
 
-def _existing_etags(s3: Any, bucket: str, prefix: str) -> dict[str, str]:
+def _existing_etags(s3: S3Client, bucket: str, prefix: str) -> dict[str, str]:
     etags: dict[str, str] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
@@ -47,7 +50,7 @@ def publish(
     *,
     prefix: str = DEFAULT_PREFIX,
     dry_run: bool = False,
-    s3_client: Any = None,
+    s3_client: S3Client | None = None,
     now: datetime | None = None,
     say: Callable[[str], None] = print,
 ) -> PublishReport:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -63,3 +64,19 @@ def test_build_target_packages_only_project_code_and_missing_dependencies(tmp_pa
 def _dependencies_of_requirements() -> set[str]:
     # email-validator brings dnspython and idna; nothing else may come in.
     return {"dnspython", "idna"}
+
+
+def test_the_functions_never_import_the_aws_type_stubs() -> None:
+    # The stubs are a development dependency (mypy only): the deployment package lacks them, so
+    # a module that imported one outside `if TYPE_CHECKING:` would fail on its first cold start.
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import clinic\n"
+        "for module in pkgutil.walk_packages(clinic.__path__, 'clinic.'):\n"
+        "    importlib.import_module(module.name)\n"
+        "print(' '.join(sorted(name for name in sys.modules if name.startswith('mypy_boto3'))))\n"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == ""

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from xml.etree import ElementTree  # nosec B405 - builds the sitemap; never parses XML
 
 import boto3
@@ -36,8 +36,11 @@ from clinic.articles.models import (
     TagList,
     article_key,
 )
-from clinic.common.aws import API_CLIENT_CONFIG
+from clinic.common.aws import API_CLIENT_CONFIG, LazyClient
 from clinic.common.errors import FieldProblem, NotFound, ServiceUnavailable, ValidationFailed
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 logger = Logger(child=True)
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -63,13 +66,13 @@ class PublishedContent:
         bucket: str,
         prefix: str,
         ttl_seconds: float,
-        s3_client: Any = None,
+        s3_client: S3Client | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._bucket = bucket
         self._prefix = prefix
         self._ttl = ttl_seconds
-        self._s3 = s3_client
+        self._s3 = LazyClient(s3_client, lambda: boto3.client("s3", config=API_CLIENT_CONFIG))
         self._clock = clock
         self._cache: dict[str, tuple[float, BaseModel]] = {}
 
@@ -82,11 +85,9 @@ class PublishedContent:
         return value
 
     def _read(self, key: str) -> bytes:
-        if self._s3 is None:
-            self._s3 = boto3.client("s3", config=API_CLIENT_CONFIG)
         try:
-            response = self._s3.get_object(Bucket=self._bucket, Key=self._prefix + key)
-            return response["Body"].read()  # type: ignore[no-any-return]
+            response = self._s3().get_object(Bucket=self._bucket, Key=self._prefix + key)
+            return response["Body"].read()
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             # Without s3:ListBucket (which this role does not have), S3 answers a missing key

@@ -10,15 +10,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from clinic.common.aws import API_CLIENT_CONFIG
+from clinic.common.aws import API_CLIENT_CONFIG, LazyClient
 from clinic.common.errors import RateLimited, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
 
 logger = Logger(child=True)
 
@@ -30,7 +34,7 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def _item(values: dict[str, Any]) -> dict[str, Any]:
+def _item(values: dict[str, Any]) -> dict[str, AttributeValueTypeDef]:
     return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
 
 
@@ -45,7 +49,7 @@ class LeadRecord:
     client_hash: str
     expires_at: int
 
-    def item(self) -> dict[str, Any]:
+    def item(self) -> dict[str, AttributeValueTypeDef]:
         created = self.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return _item(
             {
@@ -97,21 +101,19 @@ class WriteContended(Exception):
 
 
 class LeadStore:
-    def __init__(self, leads_table: str, guard_table: str, dynamodb_client: Any = None) -> None:
+    def __init__(
+        self, leads_table: str, guard_table: str, dynamodb_client: DynamoDBClient | None = None
+    ) -> None:
         self._leads_table = leads_table
         self._guard_table = guard_table
-        self._client = dynamodb_client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("dynamodb", config=API_CLIENT_CONFIG)
-        return self._client
+        self._dynamodb = LazyClient(
+            dynamodb_client, lambda: boto3.client("dynamodb", config=API_CLIENT_CONFIG)
+        )
 
     def idempotency_record(self, key_hash: str, now: float) -> IdempotencyRecord | None:
         """The unexpired record for a key (TTL deletion can lag, so expiry is checked here)."""
         try:
-            response = self.client.get_item(
+            response = self._dynamodb().get_item(
                 TableName=self._guard_table, Key=_item({"pk": f"idem#{key_hash}"}), ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as error:
@@ -127,7 +129,7 @@ class LeadStore:
 
     def create(self, lead: LeadRecord, rate: RateWindow, idempotency: IdempotencyRecord | None) -> None:
         """Store the lead, or raise RateLimited, WriteContended or ServiceUnavailable."""
-        items: list[dict[str, Any]] = [self._count_request(rate)]
+        items: list[TransactWriteItemTypeDef] = [self._count_request(rate)]
         if idempotency:
             items.append(self._claim_key(idempotency, int(rate.now)))
         items.append(
@@ -141,7 +143,7 @@ class LeadStore:
         )
         try:
             # botocore adds a ClientRequestToken, so its own retry of an applied write is a no-op.
-            self.client.transact_write_items(TransactItems=items)
+            self._dynamodb().transact_write_items(TransactItems=items)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise _unavailable("TransactWriteItems", error) from None
@@ -149,7 +151,7 @@ class LeadStore:
         except BotoCoreError as error:
             raise _unavailable("TransactWriteItems", error) from None
 
-    def _count_request(self, rate: RateWindow) -> dict[str, Any]:
+    def _count_request(self, rate: RateWindow) -> TransactWriteItemTypeDef:
         return {
             "Update": {
                 "TableName": self._guard_table,
@@ -162,7 +164,7 @@ class LeadStore:
             }
         }
 
-    def _claim_key(self, record: IdempotencyRecord, now: int) -> dict[str, Any]:
+    def _claim_key(self, record: IdempotencyRecord, now: int) -> TransactWriteItemTypeDef:
         return {
             "Put": {
                 "TableName": self._guard_table,

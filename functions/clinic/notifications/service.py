@@ -16,18 +16,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 import phonenumbers
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from clinic.common.aws import WORKER_CLIENT_CONFIG
+from clinic.common.aws import WORKER_CLIENT_CONFIG, LazyClient
 from clinic.notifications import messages
 from clinic.notifications.messages import ClinicDetails
 from clinic.notifications.models import CONFIRMATION, STAFF_EMAIL, TOPIC, DetailLevel, StoredLead
 from clinic.notifications.store import AlreadyNotified, LeadBusy, LeadGone, NotificationStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sns import SNSClient
 
 logger = Logger(child=True)
 
@@ -108,8 +112,8 @@ class LeadNotifier:
         policy: NotificationPolicy,
         topic_arn: str,
         configuration_set: str,
-        ses_client: Any = None,
-        sns_client: Any = None,
+        ses_client: SESV2Client | None = None,
+        sns_client: SNSClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -117,21 +121,9 @@ class LeadNotifier:
         self._policy = policy
         self._topic_arn = topic_arn
         self._configuration_set = configuration_set
-        self._ses = ses_client
-        self._sns = sns_client
+        self._ses = LazyClient(ses_client, lambda: boto3.client("sesv2", config=WORKER_CLIENT_CONFIG))
+        self._sns = LazyClient(sns_client, lambda: boto3.client("sns", config=WORKER_CLIENT_CONFIG))
         self._clock = clock
-
-    @property
-    def ses(self) -> Any:
-        if self._ses is None:
-            self._ses = boto3.client("sesv2", config=WORKER_CLIENT_CONFIG)
-        return self._ses
-
-    @property
-    def sns(self) -> Any:
-        if self._sns is None:
-            self._sns = boto3.client("sns", config=WORKER_CLIENT_CONFIG)
-        return self._sns
 
     def notify(self, lead_id: str) -> Outcome:
         """Tell staff about the lead unless already done; raises if a step failed (retry it)."""
@@ -170,7 +162,7 @@ class LeadNotifier:
         else:
             message = messages.topic_message(lead)
             assert_no_contact_details(message)
-            self.sns.publish(TopicArn=self._topic_arn, Message=message)
+            self._sns().publish(TopicArn=self._topic_arn, Message=message)
 
     def _tell_staff(self, lead: StoredLead) -> None:
         """The staff email. A refusal keeps the lead pending (retried, swept) and is raised as
@@ -202,7 +194,7 @@ class LeadNotifier:
             )
 
     def _send_email(self, email: EmailMessage) -> None:
-        self.ses.send_email(
+        self._ses().send_email(
             FromEmailAddress=self._clinic.sender,
             Content={"Raw": {"Data": email.as_bytes()}},
             ConfigurationSetName=self._configuration_set,  # TLS required on every send

@@ -7,15 +7,19 @@ stream and the sweeper at once, cannot both send.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from clinic.common.aws import WORKER_CLIENT_CONFIG
+from clinic.common.aws import WORKER_CLIENT_CONFIG, LazyClient
 from clinic.notifications.models import step_attribute
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 PENDING_INDEX = "PendingNotification"
 NOTIFY_PENDING = "pending"
@@ -24,11 +28,11 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def _values(values: dict[str, Any]) -> dict[str, Any]:
+def _values(values: dict[str, Any]) -> dict[str, AttributeValueTypeDef]:
     return {name: _serializer.serialize(value) for name, value in values.items()}
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
+def _plain(item: dict[str, AttributeValueTypeDef]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
@@ -52,24 +56,28 @@ def _conditional_failure(error: ClientError) -> bool:
     return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
+def _item_when_refused(error: ClientError) -> dict[str, Any] | None:
+    """The item as the failed condition saw it (ReturnValuesOnConditionCheckFailure), which
+    DynamoDB adds to the error and botocore's error type does not name."""
+    response: Mapping[str, object] = error.response
+    item = response.get("Item")
+    return item if isinstance(item, dict) else None
+
+
 class NotificationStore:
-    def __init__(self, leads_table: str, dynamodb_client: Any = None) -> None:
+    def __init__(self, leads_table: str, dynamodb_client: DynamoDBClient | None = None) -> None:
         self._table = leads_table
-        self._client = dynamodb_client
+        self._dynamodb = LazyClient(
+            dynamodb_client, lambda: boto3.client("dynamodb", config=WORKER_CLIENT_CONFIG)
+        )
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("dynamodb", config=WORKER_CLIENT_CONFIG)
-        return self._client
-
-    def _key(self, lead_id: str) -> dict[str, Any]:
+    def _key(self, lead_id: str) -> dict[str, AttributeValueTypeDef]:
         return {"id": {"S": lead_id}}
 
     def claim(self, lead_id: str, now: int, lease_until: int) -> dict[str, Any]:
         """Hold the lead until `lease_until` and read it (the item), in one conditional update."""
         try:
-            response = self.client.update_item(
+            response = self._dynamodb().update_item(
                 TableName=self._table,
                 Key=self._key(lead_id),
                 UpdateExpression="SET notification_claimed_until = :lease",
@@ -84,7 +92,7 @@ class NotificationStore:
         except ClientError as error:
             if not _conditional_failure(error):
                 raise
-            old = error.response.get("Item")
+            old = _item_when_refused(error)
             if not old:
                 raise LeadGone(lead_id) from None
             if "notified_at" in old:
@@ -111,7 +119,7 @@ class NotificationStore:
 
     def _while_claimed(self, lead_id: str, lease_until: int, update: str, values: dict[str, Any]) -> None:
         try:
-            self.client.update_item(
+            self._dynamodb().update_item(
                 TableName=self._table,
                 Key=self._key(lead_id),
                 UpdateExpression=update,
@@ -126,7 +134,7 @@ class NotificationStore:
     def pending_before(self, created_before: str, limit: int) -> Iterator[str]:
         """Ids of leads never marked notified and created before `created_before`, newest first,
         so that a lead that fails every time cannot keep the sweeper from more recent ones."""
-        paginator = self.client.get_paginator("query")
+        paginator = self._dynamodb().get_paginator("query")
         pages = paginator.paginate(
             TableName=self._table,
             IndexName=PENDING_INDEX,

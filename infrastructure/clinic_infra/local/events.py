@@ -15,10 +15,14 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clinic_infra.local.functions import InvocationError, LocalFunction
 from clinic_infra.streams import lambda_record, passes_filters, stream_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_sqs import SQSClient
 
 Log = Callable[[str], None]
 
@@ -28,8 +32,8 @@ class StreamEventSource:
 
     def __init__(
         self,
-        streams_client: Any,
-        sqs_client: Any,
+        streams_client: DynamoDBStreamsClient,
+        sqs_client: SQSClient,
         stream_arn: str,
         function: LocalFunction,
         properties: dict[str, Any],
@@ -90,7 +94,7 @@ class StreamEventSource:
         wanted = [record for record in records if passes_filters(record, self._filters)]
         if wanted:
             self._deliver(wanted)
-        return response.get("NextShardIterator")  # type: ignore[no-any-return]
+        return response.get("NextShardIterator")
 
     def _deliver(self, records: list[dict[str, Any]], attempt: int = 0) -> None:
         """Invoke until every record succeeded, or the batch's retries are spent."""

@@ -18,9 +18,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-import boto3
 from moto.server import ThreadedMotoServer
 
+from clinic_infra.aws import ClientFactory
 from clinic_infra.local.docs import docs_pages
 from clinic_infra.local.events import ScheduledInvoker, StreamEventSource, rate_seconds
 from clinic_infra.local.functions import LocalFunction
@@ -61,6 +61,8 @@ class LocalStack:
         self._log_lock = threading.Lock()
         self._log_file = config.log_file.open("a", encoding="utf-8") if config.log_file else None
         self.aws_url = f"http://{config.host}:{config.aws_port}"
+        # `client("s3")` and so on: clients of the embedded AWS.
+        self.client = ClientFactory(endpoint_url=self.aws_url, region_name=REGION, **CREDENTIALS)
         self.site_url = f"http://{config.host}:{config.site_port}"
         self.api_url = f"http://{config.host}:{config.api_port}"
         self.functions: dict[str, LocalFunction] = {}
@@ -77,10 +79,6 @@ class LocalStack:
             if self._log_file:
                 self._log_file.write(text + "\n")
                 self._log_file.flush()
-
-    def client(self, service: str) -> Any:
-        """A boto3 client for the embedded AWS."""
-        return boto3.client(service, endpoint_url=self.aws_url, region_name=REGION, **CREDENTIALS)
 
     def function_environment(self) -> dict[str, str]:
         """What every local function container sees besides its template environment."""
