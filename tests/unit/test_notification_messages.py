@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from clinic.leads.record import StoredLead
 from clinic.notifications.messages import (
     ClinicDetails,
     confirmation_email,
     staff_email,
     topic_message,
 )
-from clinic.notifications.models import StoredLead
 from clinic.notifications.service import ContactDetailsInTopicMessage, assert_no_contact_details
 
 CLINIC = ClinicDetails(

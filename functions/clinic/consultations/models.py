@@ -14,10 +14,9 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationInfo, field_validator
 
 from clinic.common.errors import FieldProblem
+from clinic.leads.record import ContactChannel, PreferredTime
 
 Concern = Literal["depression", "anxiety", "ptsd", "chronic_pain", "ocd", "other"]
-ContactChannel = Literal["email", "phone", "text"]
-PreferredTime = Literal["morning", "afternoon", "evening", "any"]
 
 # Characters that could hide or reorder text for staff reading a lead: bidirectional
 # overrides and isolates, and the invisible direction marks.

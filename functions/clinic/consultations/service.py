@@ -13,7 +13,8 @@ from ulid import ULID
 
 from clinic.common.errors import IdempotencyConflict, ServiceUnavailable
 from clinic.consultations.models import ConsultationRequest
-from clinic.consultations.store import IdempotencyRecord, LeadRecord, LeadStore, RateWindow, WriteContended
+from clinic.consultations.store import IdempotencyRecord, LeadStore, RateWindow, WriteContended
+from clinic.leads.record import Consent, StoredLead
 
 ATTEMPTS = 3
 
@@ -79,27 +80,31 @@ class ConsultationService:
             claim = None
             if key_hash:
                 expires = int(now) + self._policy.idempotency_seconds
-                claim = IdempotencyRecord(key_hash, request_print, lead.lead_id, expires)
+                claim = IdempotencyRecord(key_hash, request_print, lead.id, expires)
             rate = RateWindow(client_hash, self._policy.rate_limit, self._policy.rate_window_seconds, now)
             try:
                 self._store.create(lead, rate, claim)
             except WriteContended:
                 time.sleep(0.05 * (attempt + 1))
                 continue
-            return Accepted(lead.lead_id)
+            return Accepted(lead.id)
         raise ServiceUnavailable(retry_after=1)
 
-    def _lead(self, request: ConsultationRequest, client_hash: str, now: float) -> LeadRecord:
-        fields = request.model_dump(exclude={"website", "source", "preferred_contact"}, exclude_none=True)
-        fields["preferred_contact"] = request.channel
-        if request.source:
-            fields["source"] = request.source.model_dump(exclude_none=True) or None
+    def _lead(self, request: ConsultationRequest, client_hash: str, now: float) -> StoredLead:
         created = datetime.fromtimestamp(now, UTC)
-        return LeadRecord(
-            lead_id=new_lead_id(now),
+        source = request.source.model_dump(exclude_none=True) if request.source else None
+        return StoredLead(
+            id=new_lead_id(now),
             created_at=created,
-            fields=fields,
-            consent_version=self._policy.consent_version,
+            name=request.name,
+            email=request.email,
+            phone=request.phone,
+            preferred_contact=request.channel,
+            preferred_time=request.preferred_time,
+            concerns=list(request.concerns),
+            message=request.message,
+            source=source or None,
+            consent=Consent(version=self._policy.consent_version, given_at=created),
             client_hash=client_hash,
             expires_at=int(now) + self._policy.retention_days * 86400,
         )

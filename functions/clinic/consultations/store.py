@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -19,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from clinic.common.aws import API_CLIENT_CONFIG, LazyClient
 from clinic.common.errors import RateLimited, ServiceUnavailable
+from clinic.leads.record import KEY, StoredLead
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,42 +28,12 @@ logger = Logger(child=True)
 
 RETRY_AFTER_SECONDS = 5
 
-NOTIFY_PENDING = "pending"
-
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
 def _item(values: dict[str, Any]) -> dict[str, AttributeValueTypeDef]:
     return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
-
-
-@dataclass(frozen=True)
-class LeadRecord:
-    """A lead as stored: what the patient sent (validated), and what the service adds."""
-
-    lead_id: str
-    created_at: datetime
-    fields: dict[str, Any]
-    consent_version: str
-    client_hash: str
-    expires_at: int
-
-    def item(self) -> dict[str, AttributeValueTypeDef]:
-        created = self.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return _item(
-            {
-                **self.fields,
-                "id": self.lead_id,
-                "created_at": created,
-                "status": "new",
-                "consent": {"version": self.consent_version, "given_at": created},
-                "client_hash": self.client_hash,
-                "expires_at": self.expires_at,
-                # Key of the sparse PendingNotification index; the notifier removes it.
-                "notify_state": NOTIFY_PENDING,
-            }
-        )
 
 
 @dataclass(frozen=True)
@@ -127,7 +97,7 @@ class LeadStore:
             key_hash, values["fingerprint"], values["lead_id"], int(values["expires_at"])
         )
 
-    def create(self, lead: LeadRecord, rate: RateWindow, idempotency: IdempotencyRecord | None) -> None:
+    def create(self, lead: StoredLead, rate: RateWindow, idempotency: IdempotencyRecord | None) -> None:
         """Store the lead, or raise RateLimited, WriteContended or ServiceUnavailable."""
         items: list[TransactWriteItemTypeDef] = [self._count_request(rate)]
         if idempotency:
@@ -136,8 +106,8 @@ class LeadStore:
             {
                 "Put": {
                     "TableName": self._leads_table,
-                    "Item": lead.item(),
-                    "ConditionExpression": "attribute_not_exists(id)",
+                    "Item": lead.to_item(),
+                    "ConditionExpression": f"attribute_not_exists({KEY})",
                 }
             }
         )

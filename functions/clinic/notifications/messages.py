@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from clinic.notifications.models import DetailLevel, StoredLead
+from clinic.leads.record import StoredLead, format_time
+from clinic.notifications.models import DetailLevel
 
 CHANNEL_LABELS = {"email": "Email", "phone": "Phone call", "text": "Text message"}
 TIME_LABELS = {"morning": "Morning", "afternoon": "Afternoon", "evening": "Evening", "any": "Any time"}
@@ -111,8 +112,7 @@ def confirmation_email(lead: StoredLead, clinic: ClinicDetails) -> EmailMessage:
 
 def topic_message(lead: StoredLead) -> str:
     """For SMS and chat fan-out: the lead's id and time, nothing about the patient."""
-    created = lead.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return json.dumps({"lead_id": lead.id, "received_at": created})
+    return json.dumps({"lead_id": lead.id, "received_at": format_time(lead.created_at)})
 
 
 def _message(subject: str, sender: str, recipients: tuple[str, ...]) -> EmailMessage:

@@ -13,7 +13,6 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -24,9 +23,10 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from clinic.common.aws import WORKER_CLIENT_CONFIG, LazyClient
+from clinic.leads.record import StoredLead
 from clinic.notifications import messages
 from clinic.notifications.messages import ClinicDetails
-from clinic.notifications.models import CONFIRMATION, STAFF_EMAIL, TOPIC, DetailLevel, StoredLead
+from clinic.notifications.models import CONFIRMATION, STAFF_EMAIL, TOPIC, DetailLevel
 from clinic.notifications.store import AlreadyNotified, LeadBusy, LeadGone, NotificationStore
 
 if TYPE_CHECKING:
@@ -141,8 +141,8 @@ class LeadNotifier:
             lead = StoredLead.from_item(item)  # a damaged item fails here, and is released too
             for step in self._steps(lead):
                 self._send(step, lead)
-                self._store.mark_step(lead_id, step, _iso(self._clock()), lease)
-            self._store.mark_notified(lead_id, _iso(self._clock()), lease)
+                self._store.mark_step(lead_id, step, self._clock(), lease)
+            self._store.mark_notified(lead_id, self._clock(), lease)
         except Exception:
             self._store.release(lead_id, lease)
             raise
@@ -206,7 +206,7 @@ class LeadNotifier:
         Stops while `seconds_left()` still leaves a whole notification's worth of time.
         """
         now = self._clock()
-        cutoff = _iso(now - self._policy.sweep_after_seconds)
+        cutoff = now - self._policy.sweep_after_seconds
         recovered = failed = refused = 0
         for lead_id in self._store.pending_before(cutoff, self._policy.sweep_batch):
             if seconds_left() < SWEEP_RESERVE_SECONDS:
@@ -233,8 +233,3 @@ class LeadNotifier:
                     "Sweeper recovered a lead the stream had not delivered", extra={"lead_id": lead_id}
                 )
         return SweepResult(recovered, failed, refused)
-
-
-def _iso(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

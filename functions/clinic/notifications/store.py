@@ -11,29 +11,32 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from clinic.common.aws import WORKER_CLIENT_CONFIG, LazyClient
-from clinic.notifications.models import step_attribute
+from clinic.leads.record import (
+    CLAIMED_UNTIL,
+    CREATED_AT,
+    KEY,
+    NOTIFIED_AT,
+    NOTIFY_PENDING,
+    NOTIFY_STATE,
+    PENDING_INDEX,
+    format_time,
+    key,
+    mark_attribute,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-PENDING_INDEX = "PendingNotification"
-NOTIFY_PENDING = "pending"
-
 _serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 def _values(values: dict[str, Any]) -> dict[str, AttributeValueTypeDef]:
     return {name: _serializer.serialize(value) for name, value in values.items()}
-
-
-def _plain(item: dict[str, AttributeValueTypeDef]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
 class LeadGone(Exception):
@@ -71,19 +74,16 @@ class NotificationStore:
             dynamodb_client, lambda: boto3.client("dynamodb", config=WORKER_CLIENT_CONFIG)
         )
 
-    def _key(self, lead_id: str) -> dict[str, AttributeValueTypeDef]:
-        return {"id": {"S": lead_id}}
-
-    def claim(self, lead_id: str, now: int, lease_until: int) -> dict[str, Any]:
+    def claim(self, lead_id: str, now: int, lease_until: int) -> dict[str, AttributeValueTypeDef]:
         """Hold the lead until `lease_until` and read it (the item), in one conditional update."""
         try:
             response = self._dynamodb().update_item(
                 TableName=self._table,
-                Key=self._key(lead_id),
-                UpdateExpression="SET notification_claimed_until = :lease",
+                Key=key(lead_id),
+                UpdateExpression=f"SET {CLAIMED_UNTIL} = :lease",
                 ConditionExpression=(
-                    "attribute_exists(id) AND attribute_not_exists(notified_at) AND "
-                    "(attribute_not_exists(notification_claimed_until) OR notification_claimed_until < :now)"
+                    f"attribute_exists({KEY}) AND attribute_not_exists({NOTIFIED_AT}) AND "
+                    f"(attribute_not_exists({CLAIMED_UNTIL}) OR {CLAIMED_UNTIL} < :now)"
                 ),
                 ExpressionAttributeValues=_values({":lease": lease_until, ":now": now}),
                 ReturnValues="ALL_NEW",
@@ -95,35 +95,36 @@ class NotificationStore:
             old = _item_when_refused(error)
             if not old:
                 raise LeadGone(lead_id) from None
-            if "notified_at" in old:
+            if NOTIFIED_AT in old:
                 raise AlreadyNotified(lead_id) from None
             raise LeadBusy(lead_id) from None
-        return _plain(response["Attributes"])
+        return response["Attributes"]
 
-    def mark_step(self, lead_id: str, step: str, now: str, lease_until: int) -> None:
-        self._while_claimed(lead_id, lease_until, f"SET {step_attribute(step)} = :now", {":now": now})
+    def mark_step(self, lead_id: str, step: str, now: float, lease_until: int) -> None:
+        update = f"SET {mark_attribute(step)} = :now"
+        self._while_claimed(lead_id, lease_until, update, {":now": format_time(now)})
 
-    def mark_notified(self, lead_id: str, now: str, lease_until: int) -> None:
+    def mark_notified(self, lead_id: str, now: float, lease_until: int) -> None:
         """Staff have everything: leave the pending index and drop the claim."""
         self._while_claimed(
             lead_id,
             lease_until,
-            "SET notified_at = :now REMOVE notify_state, notification_claimed_until",
-            {":now": now},
+            f"SET {NOTIFIED_AT} = :now REMOVE {NOTIFY_STATE}, {CLAIMED_UNTIL}",
+            {":now": format_time(now)},
         )
 
     def release(self, lead_id: str, lease_until: int) -> None:
         """Give the claim back after a failure, so that a retry need not wait for the lease."""
         with contextlib.suppress(ClaimLost):
-            self._while_claimed(lead_id, lease_until, "REMOVE notification_claimed_until", {})
+            self._while_claimed(lead_id, lease_until, f"REMOVE {CLAIMED_UNTIL}", {})
 
     def _while_claimed(self, lead_id: str, lease_until: int, update: str, values: dict[str, Any]) -> None:
         try:
             self._dynamodb().update_item(
                 TableName=self._table,
-                Key=self._key(lead_id),
+                Key=key(lead_id),
                 UpdateExpression=update,
-                ConditionExpression="notification_claimed_until = :lease",
+                ConditionExpression=f"{CLAIMED_UNTIL} = :lease",
                 ExpressionAttributeValues=_values({**values, ":lease": lease_until}),
             )
         except ClientError as error:
@@ -131,18 +132,21 @@ class NotificationStore:
                 raise ClaimLost(lead_id) from None
             raise
 
-    def pending_before(self, created_before: str, limit: int) -> Iterator[str]:
-        """Ids of leads never marked notified and created before `created_before`, newest first,
-        so that a lead that fails every time cannot keep the sweeper from more recent ones."""
+    def pending_before(self, created_before: float, limit: int) -> Iterator[str]:
+        """Ids of leads never marked notified and created before `created_before` (epoch seconds),
+        newest first, so that a lead that fails every time cannot keep the sweeper from more
+        recent ones."""
         paginator = self._dynamodb().get_paginator("query")
         pages = paginator.paginate(
             TableName=self._table,
             IndexName=PENDING_INDEX,
-            KeyConditionExpression="notify_state = :pending AND created_at < :before",
-            ExpressionAttributeValues=_values({":pending": NOTIFY_PENDING, ":before": created_before}),
+            KeyConditionExpression=f"{NOTIFY_STATE} = :pending AND {CREATED_AT} < :before",
+            ExpressionAttributeValues=_values(
+                {":pending": NOTIFY_PENDING, ":before": format_time(created_before)}
+            ),
             ScanIndexForward=False,
             PaginationConfig={"MaxItems": limit, "PageSize": min(limit, 100)},
         )
         for page in pages:
             for item in page.get("Items", []):
-                yield item["id"]["S"]
+                yield item[KEY]["S"]

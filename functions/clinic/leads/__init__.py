@@ -1,0 +1,1 @@
+"""The stored lead, owned once: consultations writes it, notifications (and the staff inbox) read it."""

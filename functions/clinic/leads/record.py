@@ -1,0 +1,168 @@
+"""A lead as the leads table holds it: its key, attribute names, index, time format and states,
+and the mapping between the record and the DynamoDB item, both ways.
+
+Consultations writes leads through this module and notifications reads and marks them
+through it (the staff inbox will too), so the features cannot drift apart. template.yaml's
+LeadsTable names the same key, index and TTL attribute; a test holds the two together.
+
+States. `status` is the lead's place in the clinic's work: "new" when stored (the staff
+inbox will add the next ones here). Notification is a separate progression, kept in its own
+attributes so that it never touches what the patient sent:
+
+- PENDING: `notify_state` = "pending", which puts the lead in the sparse PendingNotification
+  index (keyed by `notify_state` and `created_at`) that the sweeper queries;
+- CLAIMED: a delivery holds `notification_claimed_until` (a lease, epoch seconds) and marks
+  each step it sends as `notification_<step>_at`;
+- NOTIFIED: `notified_at` is set, and `notify_state` and the claim are removed, so the lead
+  leaves the index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+KEY = "id"
+CREATED_AT = "created_at"
+EXPIRES_AT = "expires_at"  # the table's TTL attribute
+NOTIFY_STATE = "notify_state"
+NOTIFY_PENDING = "pending"
+PENDING_INDEX = "PendingNotification"
+CLAIMED_UNTIL = "notification_claimed_until"
+NOTIFIED_AT = "notified_at"
+_MARK = re.compile(r"^notification_(?P<step>[a-z][a-z0-9_]*)_at$")
+
+ContactChannel = Literal["email", "phone", "text"]
+PreferredTime = Literal["morning", "afternoon", "evening", "any"]
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+
+
+class NotificationState(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    NOTIFIED = "notified"
+
+
+def mark_attribute(step: str) -> str:
+    """The attribute that records when a notification step was sent."""
+    return f"notification_{step}_at"
+
+
+def format_time(moment: datetime | float) -> str:
+    """The table's one time format (an aware datetime, or epoch seconds): UTC to the
+    millisecond with a Z, as in 2026-11-27T18:05:00.000Z. Its strings sort as the times do,
+    which the sweeper's `created_at < :before` query on the index relies on."""
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, UTC)
+    elif moment.utcoffset() is None:
+        raise ValueError("a stored time needs a time zone")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _as_stored(moment: datetime) -> datetime:
+    # What the table keeps of a time: UTC, to the millisecond.
+    return moment.astimezone(UTC).replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+StoredTime = Annotated[AwareDatetime, AfterValidator(_as_stored)]
+
+
+def key(lead_id: str) -> dict[str, AttributeValueTypeDef]:
+    """The lead's key in the leads table."""
+    return {KEY: {"S": lead_id}}
+
+
+class Consent(BaseModel):
+    """Which consent text the patient agreed to, and when."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    version: str
+    given_at: StoredTime
+
+
+class StoredLead(BaseModel):
+    """A lead: what the patient sent (validated when received), what the service added, and
+    how far notifying staff has come. Reading an item ignores attributes it does not know, and
+    only what every lead has is required, so a damaged item fails here rather than later."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    created_at: StoredTime
+    status: LeadStatus = LeadStatus.NEW
+    name: str
+    email: str | None = None
+    phone: str | None = None  # E.164
+    preferred_contact: ContactChannel
+    preferred_time: PreferredTime = "any"
+    concerns: list[str] = Field(default_factory=list)
+    message: str | None = None
+    source: dict[str, str] | None = None  # page, referrer and UTM tags
+    consent: Consent | None = None
+    client_hash: str | None = None  # a keyed hash of the client's address, never the address
+    expires_at: int | None = None  # epoch seconds, when DynamoDB's TTL deletes the lead
+    claimed_until: int | None = None  # epoch seconds: a delivery's lease
+    steps_sent: dict[str, StoredTime] = Field(default_factory=dict)  # step -> when it was sent
+    notified_at: StoredTime | None = None
+
+    @property
+    def done_steps(self) -> frozenset[str]:
+        return frozenset(self.steps_sent)
+
+    @property
+    def notification_state(self) -> NotificationState:
+        if self.notified_at is not None:
+            return NotificationState.NOTIFIED
+        if self.claimed_until is not None:  # held, or a lease that ran out and was never given back
+            return NotificationState.CLAIMED
+        return NotificationState.PENDING
+
+    def to_item(self) -> dict[str, AttributeValueTypeDef]:
+        """The DynamoDB item; attributes without a value are left out."""
+        consent = self.consent
+        values: dict[str, Any] = {
+            KEY: self.id,
+            CREATED_AT: format_time(self.created_at),
+            "status": self.status.value,
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "preferred_contact": self.preferred_contact,
+            "preferred_time": self.preferred_time,
+            "concerns": list(self.concerns),
+            "message": self.message,
+            "source": self.source,
+            "consent": {"version": consent.version, "given_at": format_time(consent.given_at)}
+            if consent
+            else None,
+            "client_hash": self.client_hash,
+            EXPIRES_AT: self.expires_at,
+            NOTIFY_STATE: NOTIFY_PENDING if self.notified_at is None else None,
+            CLAIMED_UNTIL: self.claimed_until,
+            **{mark_attribute(step): format_time(sent) for step, sent in self.steps_sent.items()},
+            NOTIFIED_AT: format_time(self.notified_at) if self.notified_at else None,
+        }
+        return {name: _serializer.serialize(value) for name, value in values.items() if value is not None}
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, AttributeValueTypeDef]) -> StoredLead:
+        """The record of an item; raises pydantic's ValidationError for a damaged one."""
+        values = {name: _deserializer.deserialize(value) for name, value in item.items()}
+        steps = {match["step"]: values[name] for name in values if (match := _MARK.match(name))}
+        return cls.model_validate({**values, "claimed_until": values.get(CLAIMED_UNTIL), "steps_sent": steps})

@@ -1,0 +1,158 @@
+"""The stored lead: one record, one item shape, one time format, for every feature that uses it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from clinic.leads.record import (
+    NOTIFY_STATE,
+    Consent,
+    LeadStatus,
+    NotificationState,
+    StoredLead,
+    format_time,
+)
+
+CREATED = datetime(2026, 11, 27, 18, 5, 7, 123000, tzinfo=UTC)
+NEW_LEAD = StoredLead(
+    id="01JZ0000000000000000000000",
+    created_at=CREATED,
+    name="Ada Lovelace",
+    email="ada@example.com",
+    phone="+14155552671",
+    preferred_contact="text",
+    preferred_time="evening",
+    concerns=["depression", "ptsd"],
+    message="I would like to know more.",
+    source={"page": "/articles/x/", "utm_source": "newsletter"},
+    consent=Consent(version="2026-11-01", given_at=CREATED),
+    client_hash="ab" * 32,
+    expires_at=1_827_000_000,
+)
+# The item consultations has always written for that lead: the shape the notifier, the sweeper's
+# index and the staff inbox read.
+NEW_ITEM = {
+    "id": {"S": "01JZ0000000000000000000000"},
+    "created_at": {"S": "2026-11-27T18:05:07.123Z"},
+    "status": {"S": "new"},
+    "name": {"S": "Ada Lovelace"},
+    "email": {"S": "ada@example.com"},
+    "phone": {"S": "+14155552671"},
+    "preferred_contact": {"S": "text"},
+    "preferred_time": {"S": "evening"},
+    "concerns": {"L": [{"S": "depression"}, {"S": "ptsd"}]},
+    "message": {"S": "I would like to know more."},
+    "source": {"M": {"page": {"S": "/articles/x/"}, "utm_source": {"S": "newsletter"}}},
+    "consent": {"M": {"version": {"S": "2026-11-01"}, "given_at": {"S": "2026-11-27T18:05:07.123Z"}}},
+    "client_hash": {"S": "ab" * 32},
+    "expires_at": {"N": "1827000000"},
+    "notify_state": {"S": "pending"},
+}
+
+
+def test_a_new_lead_is_the_item_consultations_writes() -> None:
+    assert NEW_LEAD.to_item() == NEW_ITEM
+
+
+def test_a_lead_round_trips_through_its_item() -> None:
+    assert StoredLead.from_item(NEW_LEAD.to_item()) == NEW_LEAD
+    notified = NEW_LEAD.model_copy(
+        update={
+            "claimed_until": 1_795_780_845,
+            "steps_sent": {
+                "staff_email": CREATED + timedelta(seconds=1),
+                "topic": CREATED + timedelta(seconds=2),
+            },
+            "notified_at": CREATED + timedelta(seconds=3),
+        }
+    )
+    assert StoredLead.from_item(notified.to_item()) == notified
+
+
+def test_an_item_round_trips_through_the_record() -> None:
+    assert StoredLead.from_item(NEW_ITEM).to_item() == NEW_ITEM
+
+
+def test_only_what_every_lead_has_is_required_and_optional_fields_are_left_out() -> None:
+    minimal = {
+        "id": {"S": "01JZ0000000000000000000001"},
+        "created_at": {"S": "2026-11-27T18:05:07.000Z"},
+        "name": {"S": "Grace"},
+        "phone": {"S": "+14155552671"},
+        "preferred_contact": {"S": "phone"},
+    }
+    lead = StoredLead.from_item(minimal)
+    assert lead.status is LeadStatus.NEW
+    assert (lead.email, lead.message, lead.consent, lead.source) == (None, None, None, None)
+    assert set(lead.to_item()) == {*minimal, "status", "preferred_time", "concerns", NOTIFY_STATE}
+
+
+def test_a_damaged_item_is_refused() -> None:
+    damaged = {name: value for name, value in NEW_ITEM.items() if name != "name"}
+    with pytest.raises(ValidationError):
+        StoredLead.from_item(damaged)
+
+
+def test_the_notification_states_a_lead_moves_through() -> None:
+    # Stored: pending, in the PendingNotification index
+    assert StoredLead.from_item(NEW_ITEM).notification_state is NotificationState.PENDING
+    # A delivery claims it and marks each step it sends
+    claimed = {
+        **NEW_ITEM,
+        "notification_claimed_until": {"N": "1795780845"},
+        "notification_staff_email_at": {"S": "2026-11-27T18:05:08.000Z"},
+    }
+    lead = StoredLead.from_item(claimed)
+    assert lead.notification_state is NotificationState.CLAIMED
+    assert lead.done_steps == {"staff_email"}
+    assert lead.steps_sent["staff_email"] == datetime(2026, 11, 27, 18, 5, 8, tzinfo=UTC)
+    # Notified: the marker and the claim are gone, so the lead has left the index
+    notified = lead.model_copy(update={"claimed_until": None, "notified_at": CREATED})
+    assert notified.notification_state is NotificationState.NOTIFIED
+    item = notified.to_item()
+    assert NOTIFY_STATE not in item
+    assert "notification_claimed_until" not in item
+    assert item["notified_at"] == {"S": "2026-11-27T18:05:07.123Z"}
+
+
+# ---------------------------------------------------------------- the time format
+
+
+def test_the_time_format_is_utc_to_the_millisecond_with_a_z() -> None:
+    assert format_time(datetime(2026, 11, 27, 18, 5, 7, 123999, tzinfo=UTC)) == "2026-11-27T18:05:07.123Z"
+    assert format_time(datetime(2026, 11, 27, 13, 5, tzinfo=timezone(timedelta(hours=-5)))) == (
+        "2026-11-27T18:05:00.000Z"
+    )
+    assert format_time(1_795_780_800.5) == "2026-11-27T12:00:00.500Z"
+    with pytest.raises(ValueError, match="time zone"):
+        format_time(datetime(2026, 11, 27, 18, 5))  # noqa: DTZ001 - the mistake under test
+
+
+def test_a_record_keeps_times_as_the_table_does() -> None:
+    lead = StoredLead.model_validate(
+        {
+            **NEW_LEAD.model_dump(),
+            "created_at": datetime(2026, 11, 27, 13, 5, 7, 123456, tzinfo=timezone(timedelta(hours=-5))),
+        }
+    )
+    assert lead.created_at == CREATED
+    assert lead.created_at.tzinfo is UTC
+
+
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9000, 1, 1), timezones=st.timezones()),  # noqa: DTZ001
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9000, 1, 1), timezones=st.timezones()),  # noqa: DTZ001
+)
+def test_stored_times_sort_as_the_times_do(first: datetime, second: datetime) -> None:
+    # The sweeper finds old pending leads with `created_at < :before` on the index: a string
+    # comparison, which holds only while the format sorts chronologically.
+    def to_the_millisecond(moment: datetime) -> datetime:
+        return moment.astimezone(UTC).replace(microsecond=moment.microsecond // 1000 * 1000)
+
+    earlier = to_the_millisecond(first) < to_the_millisecond(second)
+    assert (format_time(first) < format_time(second)) == earlier
