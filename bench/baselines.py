@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clinic.articles.models import SLUG_PATTERN
+from clinic.articles.published import FEED_SIZE
 from clinic.articles.service import ArticleCatalog, Redirect, render_json_feed, render_sitemap
 from clinic.common.errors import ApiError
 from clinic.consultations.handler import validate_request
@@ -101,7 +102,7 @@ def articles_handler(event: dict[str, Any], catalog: ArticleCatalog) -> dict[str
             return _cacheable(catalog.tags(now).model_dump_json(), if_none_match)
         if path == "/feed.json":
             feed = render_json_feed(
-                catalog.feed_entries(now, 20), catalog.links, "https://api.example/feed.json"
+                catalog.feed_entries(now, FEED_SIZE), catalog.links, "https://api.example/feed.json"
             )
             return _cacheable(json.dumps(feed, ensure_ascii=False), if_none_match, "application/feed+json")
         if path == "/sitemap.xml":

@@ -344,11 +344,14 @@ def measure_route(route: Route, objects: dict[str, bytes], calls: int) -> RouteF
 
 def list_reads(objects: dict[str, bytes], requests: int, ttl_expired: bool) -> int:
     """S3 reads made by `requests` list requests, in one warm container."""
+    from clinic.articles.published import PUBLISHED_PREFIX
     from clinic.articles.service import ArticleCatalog, PublishedContent, SiteLinks
 
     aws = StubbedAws()
     stub_content(aws, objects, ["index.json"] * (requests if ttl_expired else 1))
-    content = PublishedContent("bench", "published/", 0 if ttl_expired else 60, s3_client=aws.client("s3"))
+    content = PublishedContent(
+        "bench", PUBLISHED_PREFIX, 0 if ttl_expired else 60, s3_client=aws.client("s3")
+    )
     catalog = ArticleCatalog(content, SiteLinks("https://www.example-clinic.com", "/articles/{slug}/", "x"))
     for _ in range(requests):
         catalog.page(now=datetime.now(UTC), limit=10, cursor=None, tag=None)

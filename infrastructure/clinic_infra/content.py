@@ -21,8 +21,6 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
 from clinic.articles.models import (
-    FEED_KEY,
-    INDEX_KEY,
     SLUG_MAX_LENGTH,
     SLUG_PATTERN,
     Article,
@@ -34,12 +32,11 @@ from clinic.articles.models import (
     PublishedFeed,
     PublishedIndex,
     Reference,
-    article_key,
 )
+from clinic.articles.published import FEED_KEY, FEED_SIZE, INDEX_KEY, article_key, position
 
 WORDS_PER_MINUTE = 200
 RELATED_CANDIDATES = 6  # the API shows 3; spares cover related articles not yet published
-FEED_SIZE = 20
 ARTICLES_DIR = "articles"
 DISCLAIMER_FILE = "disclaimer.md"
 
@@ -189,10 +186,6 @@ def load_article(path: Path) -> SourceArticle:
     return SourceArticle(path, front, body_html, reading_time_minutes(body_html))
 
 
-def _position(summary: ArticleSummary) -> tuple[float, str]:
-    return (-summary.published_at.timestamp(), summary.slug)
-
-
 @dataclass(frozen=True)
 class Site:
     """Every non-draft article and the disclaimer every article carries."""
@@ -240,14 +233,14 @@ def _related(article: SourceArticle, others: list[SourceArticle]) -> list[Articl
         for other in others
         if other.front.slug != article.front.slug and tags & set(other.front.tags)
     ]
-    scored.sort(key=lambda pair: (-pair[0], _position(pair[1])))
+    scored.sort(key=lambda pair: (-pair[0], position(pair[1])))
     return [summary for _, summary in scored[:RELATED_CANDIDATES]]
 
 
 def build_objects(site: Site, now: datetime) -> dict[str, bytes]:
     """Every object to publish, keyed relative to the prefix; the index and feed come last."""
     objects: dict[str, bytes] = {}
-    summaries = sorted((article.summary() for article in site.articles), key=_position)
+    summaries = sorted((article.summary() for article in site.articles), key=position)
     for source in site.articles:
         front = source.front
         article = Article(
@@ -266,7 +259,7 @@ def build_objects(site: Site, now: datetime) -> dict[str, bytes]:
     entries = [
         FeedEntry(**summary.model_dump(), content_html=bodies[summary.slug]) for summary in future + recent
     ]
-    objects[FEED_KEY] = PublishedFeed(entries=sorted(entries, key=_position)).model_dump_json().encode()
+    objects[FEED_KEY] = PublishedFeed(entries=sorted(entries, key=position)).model_dump_json().encode()
     aliases = {alias: source.front.slug for source in site.articles for alias in source.front.aliases}
     objects[INDEX_KEY] = PublishedIndex(articles=summaries, aliases=aliases).model_dump_json().encode()
     return objects

@@ -81,7 +81,7 @@ IF_NONE_MATCH = {
 
 def _add_parameters(paths: dict[str, Any]) -> None:
     """What the articles handler reads itself: its query model and, where it answers 304, If-None-Match."""
-    from clinic.articles.handler import QUERY_MODELS
+    from clinic.common.http import QUERY_MODELS  # filled as _resolvers() imported the handlers
 
     for (method, path), model in QUERY_MODELS.items():
         operation = paths[path][method.lower()]

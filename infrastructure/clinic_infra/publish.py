@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 
 import boto3
 
+from clinic.articles.published import PUBLISHED_PREFIX
 from clinic_infra.content import build_objects, load_site
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-DEFAULT_PREFIX = "published/"
+DEFAULT_PREFIX = PUBLISHED_PREFIX  # what the articles function reads
 CONTENT_TYPE = "application/json; charset=utf-8"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from clinic.articles.published import PUBLISHED_PREFIX
 from clinic.leads import record
 
 
@@ -19,3 +20,9 @@ def test_the_leads_table_has_the_key_index_and_ttl_the_lead_record_names(templat
     # The sweeper may query that index, by its name
     sweeper = json.dumps(template["Resources"]["SweeperFunction"]["Properties"]["Policies"])
     assert f"${{LeadsTable.Arn}}/index/{record.PENDING_INDEX}" in sweeper
+
+
+def test_the_articles_function_reads_and_may_read_only_the_published_prefix(template: dict[str, Any]) -> None:
+    function = template["Resources"]["ArticlesFunction"]["Properties"]
+    assert function["Environment"]["Variables"]["CONTENT_PREFIX"] == PUBLISHED_PREFIX
+    assert f"${{ContentBucket.Arn}}/{PUBLISHED_PREFIX}*" in json.dumps(function["Policies"])

@@ -27,6 +27,7 @@ from clinic.articles.models import (
     ListQuery,
     TagList,
 )
+from clinic.articles.published import FEED_SIZE, PUBLISHED_PREFIX
 from clinic.articles.service import (
     ArticleCatalog,
     PublishedContent,
@@ -36,7 +37,13 @@ from clinic.articles.service import (
     render_sitemap,
 )
 from clinic.common.errors import NotFound
-from clinic.common.http import JSON, documented_errors, install_error_handlers, query_parameters
+from clinic.common.http import (
+    JSON,
+    documented_errors,
+    get_with_query,
+    install_error_handlers,
+    query_parameters,
+)
 from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
 
@@ -47,15 +54,13 @@ metrics = Metrics()
 app = APIGatewayHttpResolver()
 install_error_handlers(app, logger)
 keep_sdk_logs_quiet()
-
-FEED_SIZE = 20
 # Only the article route counts something; the others have no metric to flush (Powertools' advice).
 warnings.filterwarnings("ignore", "No application metrics to publish*")
 
 
 class ArticlesSettings(EnvironmentSettings):
     content_bucket: str = Field(min_length=3)
-    content_prefix: str = "published/"
+    content_prefix: str = PUBLISHED_PREFIX
     cache_ttl_seconds: float = Field(default=60, ge=0, le=3600)
     cache_control: str = "public, max-age=60, s-maxage=300"
     site_base_url: str = Field(pattern=r"^https?://[^\s/]+")
@@ -112,11 +117,7 @@ SlugParam = Annotated[str, Path(description="The article's slug (or an old alias
 _SLUG = re.compile(SLUG_PATTERN)
 
 
-# Query parameters by route, for the OpenAPI document (the resolver does not see them).
-QUERY_MODELS = {("GET", "/articles"): ListQuery}
-
-
-@app.get("/articles", responses=_documented(ArticlePage, 422))
+@get_with_query(app, "/articles", ListQuery, responses=_documented(ArticlePage, 422))
 def list_articles() -> Response[str]:
     query = query_parameters(app, ListQuery)
     page = catalog().page(now=_now(), limit=query.limit, cursor=query.cursor, tag=query.tag)

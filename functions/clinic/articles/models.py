@@ -114,11 +114,3 @@ class PublishedFeed(_Shape):
     """`feed.json`: the newest entries with their bodies, plus every future-dated one."""
 
     entries: list[FeedEntry]
-
-
-INDEX_KEY = "index.json"
-FEED_KEY = "feed.json"
-
-
-def article_key(slug: str) -> str:
-    return f"articles/{slug}.json"

@@ -24,8 +24,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ValidationError
 
 from clinic.articles.models import (
-    FEED_KEY,
-    INDEX_KEY,
     Article,
     ArticlePage,
     ArticleSummary,
@@ -34,8 +32,8 @@ from clinic.articles.models import (
     PublishedIndex,
     TagCount,
     TagList,
-    article_key,
 )
+from clinic.articles.published import FEED_KEY, INDEX_KEY, article_key, position, sort_key
 from clinic.common.aws import API_CLIENT_CONFIG, LazyClient
 from clinic.common.errors import FieldProblem, NotFound, ServiceUnavailable, ValidationFailed
 
@@ -120,11 +118,6 @@ class SiteLinks:
         return self.base_url.rstrip("/") + self.article_path_pattern.format(slug=slug)
 
 
-def _position(summary: ArticleSummary) -> tuple[float, str]:
-    # Newest first, then by slug: the order the publisher writes and the cursor encodes.
-    return (-summary.published_at.timestamp(), summary.slug)
-
-
 def encode_cursor(summary: ArticleSummary) -> str:
     raw = f"{summary.published_at.isoformat()}|{summary.slug}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -134,7 +127,7 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         published_at, slug = raw.split("|", 1)
-        return (-datetime.fromisoformat(published_at).timestamp(), slug)
+        return sort_key(datetime.fromisoformat(published_at), slug)
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         problem = FieldProblem(
             field="cursor", message="This page link has expired; start from the first page."
@@ -163,7 +156,7 @@ class ArticleCatalog:
         items = self.published(now)
         if tag is not None:
             items = [summary for summary in items if tag in summary.tags]
-        start = bisect_right(items, decode_cursor(cursor), key=_position) if cursor else 0
+        start = bisect_right(items, decode_cursor(cursor), key=position) if cursor else 0
         window = items[start : start + limit]
         has_more = start + limit < len(items)
         return ArticlePage(items=window, next_cursor=encode_cursor(window[-1]) if has_more else None)

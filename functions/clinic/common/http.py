@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from typing import TypeVar
 
 from aws_lambda_powertools import Logger
@@ -17,6 +18,11 @@ from clinic.common.validation import field_problems
 
 JSON = "application/json"
 QueryT = TypeVar("QueryT", bound=BaseModel)
+RouteT = TypeVar("RouteT", bound=Callable[..., object])
+
+# Query-string models by route, ("GET", path): a route reads its query string itself
+# (`query_parameters`), so the resolver's OpenAPI schema cannot see it; the document adds these.
+QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {}
 
 # What each error status means, for the OpenAPI document (docs/api.md's table).
 _ERROR_MEANINGS = {
@@ -51,6 +57,19 @@ def error_response(error: ApiError) -> Response[str]:
         body=error.envelope().model_dump_json(exclude_none=True),
         headers=headers,
     )
+
+
+def get_with_query(
+    app: APIGatewayHttpResolver,
+    rule: str,
+    model: type[BaseModel],
+    *,
+    responses: dict[int, OpenAPIResponse] | None = None,
+) -> Callable[[RouteT], RouteT]:
+    """`app.get(rule)` for a route whose query string is `model`: registered for the OpenAPI
+    document here, where the route is declared; the route reads it with `query_parameters`."""
+    QUERY_MODELS[("GET", rule)] = model
+    return app.get(rule, responses=responses)
 
 
 def query_parameters(app: APIGatewayHttpResolver, model: type[QueryT]) -> QueryT:

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from moto.server import ThreadedMotoServer
 
+from clinic.articles.published import PUBLISHED_PREFIX
 from clinic_infra.aws import ClientFactory
 from clinic_infra.local.docs import docs_pages
 from clinic_infra.local.events import ScheduledInvoker, StreamEventSource, rate_seconds
@@ -205,7 +206,7 @@ class LocalStack:
                 f"  Staff emails     {self.api_url}/_local/outbox  (JSON: {self.api_url}/_local/outbox.json)",
                 f"  API docs         {self.api_url}/docs  (OpenAPI: {self.api_url}/openapi.json)",
                 f"  Embedded AWS     {self.aws_url}  (moto; any credentials work with --endpoint-url)",
-                f"    {aws} s3 ls s3://{refs['ContentBucket']}/published/ --recursive",
+                f"    {aws} s3 ls s3://{refs['ContentBucket']}/{PUBLISHED_PREFIX} --recursive",
                 f"    {aws} dynamodb scan --table-name {refs['LeadsTable']}",
                 f"  Schedules        {sweep or 'none'}",
                 "Stop with Ctrl-C.",
