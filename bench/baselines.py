@@ -19,7 +19,6 @@ from clinic.articles.models import SLUG_PATTERN
 from clinic.articles.published import FEED_SIZE
 from clinic.articles.service import ArticleCatalog, Redirect, render_json_feed, render_sitemap
 from clinic.common.errors import ApiError
-from clinic.consultations.handler import validate_request
 from clinic.consultations.intake import read_submission
 from clinic.consultations.models import ConsultationAccepted
 from clinic.consultations.service import ConsultationService
@@ -117,9 +116,8 @@ def articles_handler(event: dict[str, Any], catalog: ArticleCatalog) -> dict[str
 def consultations_handler(event: dict[str, Any], service: ConsultationService) -> dict[str, Any]:
     try:
         submission = read_submission(event["headers"].get("content-type"), event.get("body"), False)
-        request = validate_request(submission.fields)
-        accepted = service.submit(
-            request,
+        accepted = service.receive(
+            submission,
             idempotency_key=event["headers"].get("idempotency-key"),
             source_ip=event["requestContext"]["http"]["sourceIp"],
         )

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from clinic.common.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from clinic.consultations.intake import MAX_BODY_BYTES, read_submission
+from clinic.consultations.intake import MAX_BODY_BYTES, is_plain_form, read_submission
 
 BODY = json.dumps({"name": "Ada", "email": "ada@example.com", "consent": True})
 
@@ -140,3 +140,27 @@ def test_form_source_sent_both_whole_and_in_parts_is_422_not_a_crash() -> None:
     with pytest.raises(ValidationFailed) as raised:
         read_submission("application/x-www-form-urlencoded", "name=a&source=x&source.page=y", False)
     assert [problem.field for problem in raised.value.fields or []] == ["source"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "form"),
+    [
+        ("application/x-www-form-urlencoded", True),
+        ("Application/X-WWW-Form-Urlencoded; charset=UTF-8", True),
+        ("application/json", False),
+        ("multipart/form-data; boundary=x", False),
+        (None, False),
+    ],
+)
+def test_whether_a_request_is_a_plain_form_is_decided_by_its_media_type(
+    content_type: str | None, form: bool
+) -> None:
+    assert is_plain_form(content_type) is form
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("application/x-www-form-urlencoded; charset=utf-8", "name=Ada"), ("application/json", BODY)],
+)
+def test_a_submission_is_from_a_form_exactly_when_its_request_is(content_type: str, body: str) -> None:
+    assert read_submission(content_type, body, False).from_form is is_plain_form(content_type)

@@ -6,37 +6,24 @@ import warnings
 from functools import cache
 from typing import Annotated, Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from clinic.common.aws import API_CLIENT_CONFIG
-from clinic.common.errors import (
-    ApiError,
-    RateLimited,
-    ServiceUnavailable,
-    ValidationFailed,
-)
+from clinic.common.errors import ApiError, RateLimited, ServiceUnavailable
 from clinic.common.http import JSON, documented_errors, install_error_handlers
 from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
-from clinic.common.validation import field_problems
-from clinic.consultations.intake import FORM_TYPE, media_type, read_submission
-from clinic.consultations.models import (
-    FIELD_MESSAGES,
-    IDEMPOTENCY_KEY_PATTERN,
-    ConsultationAccepted,
-    ConsultationRequest,
-)
+from clinic.consultations.client_hash import ClientHashKey
+from clinic.consultations.intake import is_plain_form, read_submission
+from clinic.consultations.models import FIELD_MESSAGES, IDEMPOTENCY_KEY_PATTERN, ConsultationAccepted
 from clinic.consultations.pages import problems_page
-from clinic.consultations.service import Accepted, ConsultationService, SubmissionPolicy, new_lead_id
+from clinic.consultations.service import Accepted, ConsultationService, SubmissionPolicy
 from clinic.consultations.store import LeadStore
 
 logger = Logger()
@@ -45,8 +32,6 @@ app = APIGatewayHttpResolver(enable_validation=True)
 install_error_handlers(app, logger, FIELD_MESSAGES)
 keep_sdk_logs_quiet()
 warnings.filterwarnings("ignore", "No application metrics to publish*")
-
-SECRET_MAX_AGE_SECONDS = 3600
 
 
 class ConsultationSettings(EnvironmentSettings):
@@ -70,40 +55,16 @@ def settings() -> ConsultationSettings:
 @cache
 def service() -> ConsultationService:
     config = settings()
-    secrets = parameters.SecretsProvider(
-        boto3_client=boto3.client("secretsmanager", config=API_CLIENT_CONFIG)
-    )
-
-    def client_hash_key() -> bytes:
-        # Powertools keeps the secret in the container; a failed fetch is a 503, not a 500.
-        try:
-            secret = secrets.get(config.client_hash_secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
-        except parameters.exceptions.GetParameterError:
-            logger.warning("The client-hash secret could not be read")
-            raise ServiceUnavailable(retry_after=5) from None
-        return str(secret).encode()
-
     policy = SubmissionPolicy(
         rate_limit=config.rate_limit_per_window,
         rate_window_seconds=config.rate_limit_window_seconds,
         retention_days=config.lead_retention_days,
         consent_version=config.consent_version,
         idempotency_seconds=config.idempotency_ttl_seconds,
+        default_phone_region=config.default_phone_region,
     )
-    return ConsultationService(LeadStore(config.leads_table, config.guard_table), policy, client_hash_key)
-
-
-def validate_request(fields: dict[str, Any]) -> ConsultationRequest:
-    """The validated request, or ValidationFailed listing each field's problem."""
-    context = {"default_phone_region": settings().default_phone_region}
-    try:
-        request = ConsultationRequest.model_validate(fields, context=context)
-    except ValidationError as error:
-        raise ValidationFailed(fields=field_problems(error.errors(), FIELD_MESSAGES)) from None
-    problems = request.contact_problems()
-    if problems:
-        raise ValidationFailed(fields=problems)
-    return request
+    store = LeadStore(config.leads_table, config.guard_table)
+    return ConsultationService(store, policy, ClientHashKey(config.client_hash_secret_arn))
 
 
 IdempotencyKey = Annotated[
@@ -139,39 +100,33 @@ _RESPONSES: dict[int, OpenAPIResponse] = {
 def create_consultation(idempotency_key: IdempotencyKey = None) -> Response[str]:
     event = app.current_event
     content_type = event.headers.get("content-type")
-    from_form = media_type(content_type)[0] == FORM_TYPE
     try:
-        accepted = _submit(content_type, idempotency_key)
+        submission = read_submission(content_type, event.get("body"), bool(event.get("isBase64Encoded")))
+        accepted = service().receive(
+            submission, idempotency_key=idempotency_key, source_ip=event.request_context.http.source_ip
+        )
     except ApiError as error:
         _count_failure(error)
-        if from_form:  # a plain form gets a page it can show
+        if is_plain_form(content_type):  # a plain form gets a page it can show
             return problems_page(error)
         raise
-    if accepted.replayed:
-        logger.info("Repeated request answered with its first answer", extra={"lead_id": accepted.lead_id})
-    elif not accepted.dropped:
-        logger.append_keys(lead_id=accepted.lead_id)
-        metrics.add_metric(name="LeadCreated", unit=MetricUnit.Count, value=1)
-        logger.info("Lead stored")
-    if from_form:
+    _count_success(accepted)
+    if submission.from_form:
         headers = {"Location": settings().thank_you_url, "Cache-Control": "no-store"}
         return Response(status_code=303, headers=headers, body="")
     body = ConsultationAccepted(id=accepted.lead_id).model_dump_json()
     return Response(status_code=201, content_type=JSON, body=body, headers={"Cache-Control": "no-store"})
 
 
-def _submit(content_type: str | None, idempotency_key: str | None) -> Accepted:
-    """Read, validate and store the request; a spam submission is answered but not stored."""
-    event = app.current_event
-    submission = read_submission(content_type, event.get("body"), bool(event.get("isBase64Encoded")))
-    request = validate_request(submission.fields)
-    if submission.is_spam:
-        # A valid request with the honeypot filled looks like success to the bot; nothing
-        # is stored or sent. (An invalid one gets the 422 any sender would get.)
+def _count_success(accepted: Accepted) -> None:
+    if accepted.dropped:
         metrics.add_metric(name="LeadSpamDropped", unit=MetricUnit.Count, value=1)
-        return Accepted(lead_id=new_lead_id(), dropped=True)
-    source_ip = event.request_context.http.source_ip
-    return service().submit(request, idempotency_key=idempotency_key, source_ip=source_ip)
+    elif accepted.replayed:
+        logger.info("Repeated request answered with its first answer", extra={"lead_id": accepted.lead_id})
+    else:
+        logger.append_keys(lead_id=accepted.lead_id)
+        metrics.add_metric(name="LeadCreated", unit=MetricUnit.Count, value=1)
+        logger.info("Lead stored")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -116,6 +116,12 @@ def _parse_form(text: str) -> dict[str, Any]:
     return fields
 
 
+def is_plain_form(content_type: str | None) -> bool:
+    """Whether the request comes from a plain HTML form, and so is answered with pages: the one
+    place this is decided, for the submission and for an error found before there is one."""
+    return media_type(content_type)[0] == FORM_TYPE
+
+
 def read_submission(content_type: str | None, body: str | None, is_base64: bool) -> Submission:
     """Decode and parse the body, or raise the 4xx that docs/api.md gives for the problem."""
     kind, charset = media_type(content_type)
@@ -130,6 +136,6 @@ def read_submission(content_type: str | None, body: str | None, is_base64: bool)
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("The request body is not valid UTF-8.") from None
-    if kind == FORM_TYPE:
+    if is_plain_form(content_type):
         return Submission(_parse_form(text), from_form=True)
     return Submission(_parse_json(text), from_form=False)

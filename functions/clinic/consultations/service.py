@@ -1,4 +1,5 @@
-"""Submitting a consultation request: idempotency, rate limit, storage, exactly once."""
+"""Receiving a consultation request: validation, the honeypot, idempotency, rate limit and
+storage, exactly once."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+from pydantic import ValidationError
 from ulid import ULID
 
-from clinic.common.errors import IdempotencyConflict, ServiceUnavailable
-from clinic.consultations.models import ConsultationRequest
+from clinic.common.errors import IdempotencyConflict, ServiceUnavailable, ValidationFailed
+from clinic.common.validation import field_problems
+from clinic.consultations.intake import Submission
+from clinic.consultations.models import FIELD_MESSAGES, ConsultationRequest
 from clinic.consultations.store import IdempotencyRecord, LeadStore, RateWindow, WriteContended
 from clinic.leads.record import Consent, StoredLead
 
@@ -26,6 +31,7 @@ class SubmissionPolicy:
     retention_days: int
     consent_version: str
     idempotency_seconds: int
+    default_phone_region: str = "US"  # for phone numbers given without a country code
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,19 @@ def new_lead_id(now: float | None = None) -> str:
     return str(ULID.from_timestamp(now if now is not None else time.time()))
 
 
+def validate_request(fields: dict[str, Any], default_phone_region: str = "US") -> ConsultationRequest:
+    """The validated request, or ValidationFailed listing each field's problem."""
+    context = {"default_phone_region": default_phone_region}
+    try:
+        request = ConsultationRequest.model_validate(fields, context=context)
+    except ValidationError as error:
+        raise ValidationFailed(fields=field_problems(error.errors(), FIELD_MESSAGES)) from None
+    problems = request.contact_problems()
+    if problems:
+        raise ValidationFailed(fields=problems)
+    return request
+
+
 def fingerprint(request: ConsultationRequest) -> str:
     """The same validated request gives the same fingerprint, however its JSON was spaced."""
     return hashlib.sha256(request.model_dump_json(exclude={"website"}).encode()).hexdigest()
@@ -49,13 +68,23 @@ class ConsultationService:
         self,
         store: LeadStore,
         policy: SubmissionPolicy,
-        client_hash_key: Callable[[], bytes],
+        client_hash_key: Callable[[], bytes],  # a ClientHashKey in the function
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._policy = policy
         self._client_hash_key = client_hash_key
         self._clock = clock
+
+    def receive(self, submission: Submission, *, idempotency_key: str | None, source_ip: str) -> Accepted:
+        """Validate the submission and store it once; raise ValidationFailed, RateLimited,
+        IdempotencyConflict or ServiceUnavailable."""
+        request = validate_request(submission.fields, self._policy.default_phone_region)
+        if submission.is_spam:
+            # A valid request with the honeypot filled looks like success to the bot; nothing
+            # is stored or sent. (An invalid one got the 422 any sender would get.)
+            return Accepted(lead_id=new_lead_id(self._clock()), dropped=True)
+        return self.submit(request, idempotency_key=idempotency_key, source_ip=source_ip)
 
     def client_hash(self, source_ip: str) -> str:
         """A keyed hash of the client's address: stable for rate limits, never the address itself."""
