@@ -90,6 +90,18 @@ def ses_error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+class UnknownStep(LookupError):
+    """A notification step with no sender: raised, never sent somewhere by default."""
+
+
+@dataclass(frozen=True)
+class Sender:
+    """How one notification step is sent, and whether a lead gets it at all."""
+
+    send: Callable[[StoredLead], None]
+    wanted: Callable[[StoredLead], bool] = lambda _lead: True
+
+
 class ContactDetailsInTopicMessage(Exception):
     """The fan-out message would carry an email address or phone number; it is not sent."""
 
@@ -124,6 +136,12 @@ class LeadNotifier:
         self._ses = LazyClient(ses_client, lambda: boto3.client("sesv2", config=WORKER_CLIENT_CONFIG))
         self._sns = LazyClient(sns_client, lambda: boto3.client("sns", config=WORKER_CLIENT_CONFIG))
         self._clock = clock
+        # Each step and its sender, in the order they are sent: a new channel is one entry here.
+        self._senders: dict[str, Sender] = {
+            STAFF_EMAIL: Sender(self._tell_staff),
+            TOPIC: Sender(self._publish_to_topic),
+            CONFIRMATION: Sender(self._confirm, wanted=self._wants_confirmation),
+        }
 
     def notify(self, lead_id: str) -> Outcome:
         """Tell staff about the lead unless already done; raises if a step failed (retry it)."""
@@ -140,7 +158,7 @@ class LeadNotifier:
         try:
             lead = StoredLead.from_item(item)  # a damaged item fails here, and is released too
             for step in self._steps(lead):
-                self._send(step, lead)
+                self.send_step(step, lead)
                 self._store.mark_step(lead_id, step, self._clock(), lease)
             self._store.mark_notified(lead_id, self._clock(), lease)
         except Exception:
@@ -149,20 +167,28 @@ class LeadNotifier:
         return Outcome.SENT
 
     def _steps(self, lead: StoredLead) -> list[str]:
-        steps = [STAFF_EMAIL, TOPIC]
-        if self._policy.confirm_to_patient and lead.email:
-            steps.append(CONFIRMATION)
-        return [step for step in steps if step not in lead.done_steps]
+        """The steps this lead still needs, in order."""
+        return [
+            step
+            for step, sender in self._senders.items()
+            if step not in lead.done_steps and sender.wanted(lead)
+        ]
 
-    def _send(self, step: str, lead: StoredLead) -> None:
-        if step == STAFF_EMAIL:
-            self._tell_staff(lead)
-        elif step == CONFIRMATION:
-            self._confirm(lead)
-        else:
-            message = messages.topic_message(lead)
-            assert_no_contact_details(message)
-            self._sns().publish(TopicArn=self._topic_arn, Message=message)
+    def send_step(self, step: str, lead: StoredLead) -> None:
+        """Send one step of the lead's notification; raises UnknownStep for a step with no sender."""
+        sender = self._senders.get(step)
+        if sender is None:
+            raise UnknownStep(step)
+        sender.send(lead)
+
+    def _publish_to_topic(self, lead: StoredLead) -> None:
+        """The fan-out message (SMS, chat): the lead's id and time, checked for contact details."""
+        message = messages.topic_message(lead)
+        assert_no_contact_details(message)
+        self._sns().publish(TopicArn=self._topic_arn, Message=message)
+
+    def _wants_confirmation(self, lead: StoredLead) -> bool:
+        return self._policy.confirm_to_patient and bool(lead.email)
 
     def _tell_staff(self, lead: StoredLead) -> None:
         """The staff email. A refusal keeps the lead pending (retried, swept) and is raised as
