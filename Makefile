@@ -9,6 +9,9 @@ SAM := $(SAM_VENV)/bin/sam
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 TRANSLATED := build/template.translated.json
+# The template GitHub Actions deploys with (OIDC provider, deploy role), linted like template.yaml.
+DEPLOY_ROLE := infrastructure/github-deploy-role.yaml
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
@@ -21,15 +24,17 @@ dev: $(INSTALLED)  ## run the whole product locally (embedded AWS, API, example 
 test: lint $(CHROMIUM)  ## every static check, then every test
 	$(BIN)/pytest
 
-lint: $(INSTALLED) $(CHECKOV)  ## ruff, mypy, bandit; cfn-lint and checkov on the template and its SAM translation
+lint: $(INSTALLED) $(CHECKOV)  ## ruff, mypy, bandit; cfn-lint and checkov on the templates; the GitHub workflows
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r functions infrastructure
 	$(BIN)/clinic translate --output $(TRANSLATED)
-	$(BIN)/cfn-lint template.yaml $(TRANSLATED)
+	$(BIN)/cfn-lint template.yaml $(TRANSLATED) $(DEPLOY_ROLE)
 	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation \
-		--external-checks-dir infrastructure/checkov_checks -f template.yaml -f $(TRANSLATED)
+		--external-checks-dir infrastructure/checkov_checks -f template.yaml -f $(TRANSLATED) -f $(DEPLOY_ROLE)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/zizmor --offline --quiet $(WORKFLOWS)
 
 bench: $(INSTALLED)  ## measure cold imports, warm latency, AWS calls and cost per route (not a test)
 	$(BIN)/python -m bench.run

@@ -84,7 +84,58 @@ class StreamCarriesKeysOnly(BaseResourceCheck):
         return CheckResult.FAILED
 
 
+GITHUB = "token.actions.githubusercontent.com"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _template_text(value: Any) -> str:
+    """A condition value as written: a string, or the template string of a Fn::Sub."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        sub = value["Fn::Sub"]
+        return str(sub[0] if isinstance(sub, list) else sub)
+    return str(value)
+
+
+class GitHubOidcTrustNamesOneSubject(BaseResourceCheck):
+    """checkov's own GitHub OIDC trust check covers Terraform only; this is it for CloudFormation."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="Ensure a role GitHub Actions assumes trusts exact subjects of one repository",
+            id="CKV_CLINIC_OIDC",
+            categories=[CheckCategories.IAM],
+            supported_resources=["AWS::IAM::Role"],
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        document = _properties(conf).get("AssumeRolePolicyDocument") or {}
+        for statement in _as_list(document.get("Statement") or []):
+            if "sts:AssumeRoleWithWebIdentity" not in _as_list(statement.get("Action")):
+                continue
+            conditions = statement.get("Condition") or {}
+            equals = conditions.get("StringEquals") or {}
+            others = [  # checkov adds __startline__ and __endline__ to every mapping
+                key
+                for operator, keys in conditions.items()
+                if operator != "StringEquals" and isinstance(keys, dict)
+                for key in keys
+            ]
+            subjects = [_template_text(value) for value in _as_list(equals.get(f"{GITHUB}:sub"))]
+            if (
+                equals.get(f"{GITHUB}:aud") != "sts.amazonaws.com"
+                or not subjects
+                or f"{GITHUB}:sub" in others
+                or any(not subject.startswith("repo:") or "*" in subject for subject in subjects)
+            ):
+                return CheckResult.FAILED
+        return CheckResult.PASSED
+
+
 check_cors = NoCorsWildcard()
 check_throttling = ApiStageIsThrottled()
 check_table_cmk = TableEncryptedWithCustomerManagedKey()
 check_stream_keys_only = StreamCarriesKeysOnly()
+check_github_oidc_trust = GitHubOidcTrustNamesOneSubject()
