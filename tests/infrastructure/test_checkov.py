@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+GITHUB = "token.actions.githubusercontent.com"
 CHECKOV = ROOT / ".venv" / "checkov" / "bin" / "checkov"  # its own environment; see the Makefile
 
 
@@ -72,6 +73,15 @@ def test_every_skipped_check_gives_its_reason(template: dict[str, Any]) -> None:
         ("CKV_CLINIC_4", {"Type": "AWS::DynamoDB::Table",
                           "Properties": {"StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
                                          "KeySchema": [], "AttributeDefinitions": []}}),
+        # Any workflow of any repository in the organisation could assume this role.
+        ("CKV_CLINIC_OIDC", {"Type": "AWS::IAM::Role",
+                             "Properties": {"AssumeRolePolicyDocument": {"Statement": [{
+                                 "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+                                 "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/x"},
+                                 "Condition": {
+                                     "StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"},
+                                     "StringLike": {f"{GITHUB}:sub": "repo:example-org/*"},
+                                 }}]}}}),
     ],
 )  # fmt: skip
 def test_each_project_check_fails_the_regression_it_guards(
