@@ -91,20 +91,12 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _template_text(value: Any) -> str:
-    """A condition value as written: a string, or the template string of a Fn::Sub."""
-    if isinstance(value, dict) and "Fn::Sub" in value:
-        sub = value["Fn::Sub"]
-        return str(sub[0] if isinstance(sub, list) else sub)
-    return str(value)
-
-
 class GitHubOidcTrustNamesOneSubject(BaseResourceCheck):
     """checkov's own GitHub OIDC trust check covers Terraform only; this is it for CloudFormation."""
 
     def __init__(self) -> None:
         super().__init__(
-            name="Ensure a role GitHub Actions assumes trusts exact subjects of one repository",
+            name="Ensure a role GitHub Actions assumes names its audience and exact subjects (StringEquals)",
             id="CKV_CLINIC_OIDC",
             categories=[CheckCategories.IAM],
             supported_resources=["AWS::IAM::Role"],
@@ -115,21 +107,10 @@ class GitHubOidcTrustNamesOneSubject(BaseResourceCheck):
         for statement in _as_list(document.get("Statement") or []):
             if "sts:AssumeRoleWithWebIdentity" not in _as_list(statement.get("Action")):
                 continue
-            conditions = statement.get("Condition") or {}
-            equals = conditions.get("StringEquals") or {}
-            others = [  # checkov adds __startline__ and __endline__ to every mapping
-                key
-                for operator, keys in conditions.items()
-                if operator != "StringEquals" and isinstance(keys, dict)
-                for key in keys
-            ]
-            subjects = [_template_text(value) for value in _as_list(equals.get(f"{GITHUB}:sub"))]
-            if (
-                equals.get(f"{GITHUB}:aud") != "sts.amazonaws.com"
-                or not subjects
-                or f"{GITHUB}:sub" in others
-                or any(not subject.startswith("repo:") or "*" in subject for subject in subjects)
-            ):
+            # Exact values only: StringLike is where wildcards live. Conditions are ANDed, so a
+            # StringLike beside these could narrow the trust, never widen it.
+            equals = (statement.get("Condition") or {}).get("StringEquals") or {}
+            if equals.get(f"{GITHUB}:aud") != "sts.amazonaws.com" or f"{GITHUB}:sub" not in equals:
                 return CheckResult.FAILED
         return CheckResult.PASSED
 

@@ -32,6 +32,16 @@ def _checkov(*files: Path) -> dict[str, list[str]]:
     return outcome
 
 
+def _web_identity_role(condition: dict[str, Any]) -> dict[str, Any]:
+    statement = {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{GITHUB}"},
+        "Condition": condition,
+    }
+    return {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [statement]}}}
+
+
 def _write(tmp_path: Path, resources: dict[str, Any]) -> Path:
     path = tmp_path / "template.json"
     path.write_text(json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}))
@@ -74,14 +84,11 @@ def test_every_skipped_check_gives_its_reason(template: dict[str, Any]) -> None:
                           "Properties": {"StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
                                          "KeySchema": [], "AttributeDefinitions": []}}),
         # Any workflow of any repository in the organisation could assume this role.
-        ("CKV_CLINIC_OIDC", {"Type": "AWS::IAM::Role",
-                             "Properties": {"AssumeRolePolicyDocument": {"Statement": [{
-                                 "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-                                 "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/x"},
-                                 "Condition": {
-                                     "StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"},
-                                     "StringLike": {f"{GITHUB}:sub": "repo:example-org/*"},
-                                 }}]}}}),
+        ("CKV_CLINIC_OIDC", _web_identity_role({
+            "StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"},
+            "StringLike": {f"{GITHUB}:sub": "repo:example-org/*"}})),
+        # Any workflow of any repository on GitHub could.
+        ("CKV_CLINIC_OIDC", _web_identity_role({"StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"}})),
     ],
 )  # fmt: skip
 def test_each_project_check_fails_the_regression_it_guards(
