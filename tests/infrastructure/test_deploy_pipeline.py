@@ -1,11 +1,10 @@
 """The pipeline: the workflows, the deploy role template, and how they agree with each other.
 
-cfn-lint and checkov run on infrastructure/github-deploy-role.yaml, and check-jsonschema and
-zizmor on the workflows, in `make lint` only (which `make test` runs first): running them here
-again would double their cost on every `make test` (issue 10). These tests check that make lint
-covers the files, and what no linter knows: that the deploy role can do what CloudFormation does
-for every resource in template.yaml, that its names and trust match what deploy.yml runs, and
-that every deploy is followed by the doctor.
+The linters run on them once per `make test`, in `make lint`, as the tests marked `lint`
+(cfn-lint and checkov in test_lint.py and test_checkov.py, check-jsonschema and zizmor in
+test_workflows_lint.py). These check what no linter knows: that the execution role can do what
+CloudFormation does for every resource in template.yaml, that the roles' names and trust match
+what deploy.yml runs, and that every deploy is followed by the doctor.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -123,42 +121,6 @@ def _missing(
         if not any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in left_out)
         and not _allowed(action, statements)
     )
-
-
-# ---------------------------------------------------------------- make lint covers the files
-
-
-def test_make_lint_lints_the_deploy_role_and_audits_every_workflow() -> None:
-    dry_run = ["make", "-n", "lint"]  # prints the recipe, runs nothing
-    recipe = subprocess.run(dry_run, cwd=ROOT, capture_output=True, text=True, check=True).stdout  # noqa: S603
-    lines = recipe.replace("\\\n", " ").splitlines()
-    role = str(ROLE_TEMPLATE.relative_to(ROOT))
-    workflows = sorted(str(path.relative_to(ROOT)) for path in WORKFLOWS.glob("*.yml"))
-    assert workflows == [".github/workflows/ci.yml", ".github/workflows/deploy.yml"]
-
-    def line_running(tool: str) -> str:
-        return next(line for line in lines if re.search(rf"(^|/){tool}\s", line))
-
-    assert role in line_running("cfn-lint").split()
-    assert f"-f {role}" in line_running("checkov")
-    assert "--external-checks-dir infrastructure/checkov_checks" in line_running("checkov")
-    schema = line_running("check-jsonschema")
-    assert "--builtin-schema vendor.github-workflows" in schema
-    assert set(workflows) <= set(schema.split())
-    zizmor = line_running("zizmor")
-    assert "--offline" in zizmor.split()
-    assert set(workflows) <= set(zizmor.split())
-
-
-def test_every_check_the_role_template_skips_gives_its_reason(role_template: dict[str, Any]) -> None:
-    skips = [
-        (name, skip)
-        for name, resource in role_template["Resources"].items()
-        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
-    ]
-    for name, skip in skips:
-        assert skip["id"].startswith("CKV_"), name
-        assert len(skip.get("comment", "")) > 40, f"{name} skips {skip['id']} without a reason"
 
 
 # ---------------------------------------------------------------- the deploy role
