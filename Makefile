@@ -37,7 +37,7 @@ integration: $(INSTALLED)  ## integration tests against moto, resources made fro
 e2e: $(INSTALLED) $(CHROMIUM)  ## the local stack over HTTP and in headless Chromium
 	$(PYTEST) tests/e2e
 
-lint: $(INSTALLED) $(CHECKOV)  ## ruff, mypy, bandit; cfn-lint and checkov on the template and its SAM translation
+lint: $(INSTALLED) $(CHECKOV)  ## ruff, mypy, bandit; cfn-lint and checkov on the templates; GitHub workflow schema and zizmor
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -1,4 +1,4 @@
-"""checkov, with this project's own checks, passes the template and would catch each regression."""
+"""checkov, with this project's own checks, passes the templates and would catch each regression."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 
+from clinic_infra.template import load_template
+
 ROOT = Path(__file__).resolve().parents[2]
+DEPLOY_ROLE = ROOT / "infrastructure" / "github-deploy-role.yaml"
+GITHUB = "token.actions.githubusercontent.com"
 pytestmark = pytest.mark.lint  # `make lint` runs these
 
 
@@ -41,26 +45,38 @@ def _checkov(*files: Path) -> dict[str, list[str]]:
     return outcome
 
 
+def _web_identity_role(condition: dict[str, Any]) -> dict[str, Any]:
+    statement = {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{GITHUB}"},
+        "Condition": condition,
+    }
+    return {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [statement]}}}
+
+
 def _write(tmp_path: Path, resources: dict[str, Any]) -> Path:
     path = tmp_path / "template.json"
     path.write_text(json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}))
     return path
 
 
-def test_the_template_and_its_translation_pass_every_check(
-    translated: dict[str, Any], tmp_path: Path
-) -> None:
+def test_the_templates_pass_every_check(translated: dict[str, Any], tmp_path: Path) -> None:
+    # The stack as written and as translated, and the role GitHub Actions deploys it with: one run.
     translated_path = tmp_path / "translated.json"
     translated_path.write_text(json.dumps(translated))
-    outcome = _checkov(ROOT / "template.yaml", translated_path)
+    outcome = _checkov(ROOT / "template.yaml", translated_path, DEPLOY_ROLE)
     assert outcome["failed"] == []
-    assert {"CKV_CLINIC_1", "CKV_CLINIC_2", "CKV_CLINIC_3", "CKV_CLINIC_4"} <= set(outcome["passed"])
+    project_checks = {"CKV_CLINIC_1", "CKV_CLINIC_2", "CKV_CLINIC_3", "CKV_CLINIC_4", "CKV_CLINIC_OIDC"}
+    assert project_checks <= set(outcome["passed"])
 
 
 def test_every_skipped_check_gives_its_reason(template: dict[str, Any]) -> None:
+    deploy_role = load_template(DEPLOY_ROLE)
     skips = [
         (name, skip)
-        for name, resource in template["Resources"].items()
+        for document in (template, deploy_role)
+        for name, resource in document["Resources"].items()
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
     ]
     assert skips
@@ -82,6 +98,12 @@ def test_every_skipped_check_gives_its_reason(template: dict[str, Any]) -> None:
         ("CKV_CLINIC_4", {"Type": "AWS::DynamoDB::Table",
                           "Properties": {"StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
                                          "KeySchema": [], "AttributeDefinitions": []}}),
+        # Any workflow of any repository in the organisation could assume this role.
+        ("CKV_CLINIC_OIDC", _web_identity_role({
+            "StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"},
+            "StringLike": {f"{GITHUB}:sub": "repo:example-org/*"}})),
+        # Any workflow of any repository on GitHub could.
+        ("CKV_CLINIC_OIDC", _web_identity_role({"StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"}})),
     ],
 )  # fmt: skip
 def test_each_project_check_fails_the_regression_it_guards(
