@@ -132,6 +132,24 @@ def _email_identity(
     stack.refs[logical_id] = identity
 
 
+def _configuration_set(
+    stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory
+) -> None:
+    name = props.get("Name") or stack.physical_name(logical_id)
+    # CloudFormation's option blocks have the API's names.
+    names = ("DeliveryOptions", "ReputationOptions", "SendingOptions", "SuppressionOptions", "TrackingOptions")
+    client("sesv2").create_configuration_set(
+        ConfigurationSetName=name, **{key: props[key] for key in names if key in props}
+    )
+    stack.refs[logical_id] = name
+
+
+def _alarm(stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory) -> None:
+    name = props.get("AlarmName") or stack.physical_name(logical_id)
+    client("cloudwatch").put_metric_alarm(**{**props, "AlarmName": name})  # the API's own names
+    stack.refs[logical_id] = name
+
+
 def _secret(stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory) -> None:
     secrets = client("secretsmanager")
     generate = props.get("GenerateSecretString", {})
@@ -145,7 +163,7 @@ def _secret(stack: StackTemplate, logical_id: str, props: dict[str, Any], client
     stack.refs[logical_id] = arn  # Ref of a secret is its ARN
 
 
-# Keys first (others are encrypted with them), subscriptions after their topics and queues.
+# Keys first (others are encrypted with them), subscriptions and alarms after their topics.
 CREATORS: dict[str, Creator] = {
     "AWS::KMS::Key": _kms_key,
     "AWS::S3::Bucket": _bucket,
@@ -154,7 +172,9 @@ CREATORS: dict[str, Creator] = {
     "AWS::SQS::Queue": _queue,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::SNS::Subscription": _subscription,
+    "AWS::SES::ConfigurationSet": _configuration_set,
     "AWS::SES::EmailIdentity": _email_identity,
+    "AWS::CloudWatch::Alarm": _alarm,
 }
 
 
