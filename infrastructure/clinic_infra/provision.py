@@ -137,7 +137,13 @@ def _configuration_set(
 ) -> None:
     name = props.get("Name") or stack.physical_name(logical_id)
     # CloudFormation's option blocks have the API's names.
-    names = ("DeliveryOptions", "ReputationOptions", "SendingOptions", "SuppressionOptions", "TrackingOptions")
+    names = (
+        "DeliveryOptions",
+        "ReputationOptions",
+        "SendingOptions",
+        "SuppressionOptions",
+        "TrackingOptions",
+    )
     client("sesv2").create_configuration_set(
         ConfigurationSetName=name, **{key: props[key] for key in names if key in props}
     )
