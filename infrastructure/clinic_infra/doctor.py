@@ -566,6 +566,11 @@ def run_check(view: StackView, run: Callable[[StackView], Finding]) -> Finding:
         return failed(f"could not check: {error}", fix)
     except StackLookupError as error:
         return failed(f"could not check: {error}", "deploy the current template to this stack")
+    except OSError as error:  # no connection to the API (or to the embedded AWS)
+        where = (
+            "start it (make dev) or pass --api-url" if view.local else "check the ApiUrl output or --api-url"
+        )
+        return failed(f"could not connect: {error}", where)
     except Exception as error:  # a diagnosis must finish its list
         return failed(f"could not check: {type(error).__name__}: {error}", "see the error and run again")
 
@@ -587,12 +592,13 @@ def report(view: StackView, findings: Iterable[tuple[str, Finding]], out: TextIO
 
 def run_doctor(
     view: StackView,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     *,
     checks: Iterable[Check] = CHECKS,
     test_lead_timeout: float | None = None,
 ) -> int:
     """Print the checklist for `view`; with `test_lead_timeout`, send a test lead last."""
+    out = out or sys.stdout
     where = "the local stack" if view.local else f"stack {view.name}"
     print(f"clinic doctor: will leads reach staff? Checking {where} ({view.api_url})", file=out, flush=True)
 
