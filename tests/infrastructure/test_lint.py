@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+pytestmark = pytest.mark.lint  # `make lint` runs these
 
 
 def _lint(path: Path) -> subprocess.CompletedProcess[str]:
