@@ -24,7 +24,7 @@ From AWS's Service Authorization Reference and each service's own documentation:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,7 +130,11 @@ class Binding:
         return name if name.startswith("arn:") else self.arn("dynamodb", f"table/{name}")
 
     def queue_arn(self, url_or_arn: str) -> str:
-        return url_or_arn if url_or_arn.startswith("arn:") else self.arn("sqs", url_or_arn.rstrip("/").split("/")[-1])
+        return (
+            url_or_arn
+            if url_or_arn.startswith("arn:")
+            else self.arn("sqs", url_or_arn.rstrip("/").split("/")[-1])
+        )
 
     def global_keys(self) -> dict[str, str]:
         return {
@@ -144,37 +148,39 @@ def _identities(address: str) -> list[str]:
     return [f"identity/{address}", f"identity/{address.rsplit('@', 1)[1]}"]
 
 
-def _resources(rule: Rule, params: Mapping[str, Any], binding: Binding) -> list[str]:
-    kind = rule.resource
-    if kind == "any":
-        return ["*"]
-    if kind == "object":
-        return [f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"]
-    if kind == "table":
-        return [binding.table_arn(params["TableName"])]
-    if kind == "table-or-index":
-        table = binding.table_arn(params["TableName"])
-        return [f"{table}/index/{params['IndexName']}" if "IndexName" in params else table]
-    if kind == "stream":
-        return [params["StreamArn"]]
-    if kind == "secret":
-        return [params["SecretId"]]
-    if kind == "topic":
-        return [params.get("TopicArn") or params["TargetArn"]]
-    if kind == "queue":
-        return [binding.queue_arn(params["QueueUrl"])]
-    if kind == "log-group":
-        return [binding.arn("logs", f"log-group:{params['logGroupName']}")]
-    if kind == "log-stream":
-        return [binding.arn("logs", f"log-group:{params['logGroupName']}:log-stream:{params['logStreamName']}")]
-    if kind == "email":
-        names = _identities(params["FromEmailAddress"])
-        for recipient in params.get("Recipients", []):
-            names += _identities(recipient)
-        if "ConfigurationSetName" in params:
-            names.append(f"configuration-set/{params['ConfigurationSetName']}")
-        return [binding.arn("ses", name) for name in dict.fromkeys(names)]
-    raise UnmappedCall(kind)
+def _index_or_table(params: Mapping[str, Any], binding: Binding) -> list[str]:
+    table = binding.table_arn(params["TableName"])
+    return [f"{table}/index/{params['IndexName']}" if "IndexName" in params else table]
+
+
+def _email(params: Mapping[str, Any], binding: Binding) -> list[str]:
+    names = _identities(params["FromEmailAddress"])
+    for recipient in params.get("Recipients", []):
+        names += _identities(recipient)
+    if "ConfigurationSetName" in params:
+        names.append(f"configuration-set/{params['ConfigurationSetName']}")
+    return [binding.arn("ses", name) for name in dict.fromkeys(names)]
+
+
+def _log(params: Mapping[str, Any], binding: Binding, stream: bool) -> list[str]:
+    group = f"log-group:{params['logGroupName']}"
+    return [binding.arn("logs", f"{group}:log-stream:{params['logStreamName']}" if stream else group)]
+
+
+# Rule.resource -> the ARNs a call is authorized against, from its parameters.
+RESOURCES: dict[str, Callable[[Mapping[str, Any], Binding], list[str]]] = {
+    "any": lambda params, binding: ["*"],
+    "object": lambda params, binding: [f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"],
+    "table": lambda params, binding: [binding.table_arn(params["TableName"])],
+    "table-or-index": _index_or_table,
+    "stream": lambda params, binding: [params["StreamArn"]],
+    "secret": lambda params, binding: [params["SecretId"]],
+    "topic": lambda params, binding: [params.get("TopicArn") or params["TargetArn"]],
+    "queue": lambda params, binding: [binding.queue_arn(params["QueueUrl"])],
+    "log-group": lambda params, binding: _log(params, binding, stream=False),
+    "log-stream": lambda params, binding: _log(params, binding, stream=True),
+    "email": _email,
+}
 
 
 def _kms(call: Call, rule: Rule, resource: str, binding: Binding, reason: str) -> Iterator[Request]:
@@ -211,10 +217,11 @@ def requests_for(call: Call, binding: Binding) -> list[Request]:
     if service == "dynamodb" and operation == "TransactWriteItems":
         found = []
         for item in params["Items"]:
-            rule = Rule(TRANSACT_ITEMS[item["Kind"]], "table", _DYNAMODB_KEYS, ("kms:Decrypt",))
+            item_rule = Rule(TRANSACT_ITEMS[item["Kind"]], "table", _DYNAMODB_KEYS, ("kms:Decrypt",))
             item_call = {**call, "params": item}
             item_reason = f"{reason} ({item['Kind']} on {item['TableName']})"
-            found += _requests(item_call, rule, binding, item_reason, {"dynamodb:EnclosingOperation": operation})
+            enclosing = {"dynamodb:EnclosingOperation": operation}
+            found += _requests(item_call, item_rule, binding, item_reason, enclosing)
         return found
     rule = RULES.get((service, operation))
     if rule is None:
@@ -229,7 +236,7 @@ def _requests(call: Call, rule: Rule, binding: Binding, reason: str, extra: dict
     if rule.resource == "email":
         context["ses:ApiVersion"] = "2"
     found = []
-    for resource in _resources(rule, params, binding):
+    for resource in RESOURCES[rule.resource](params, binding):
         found.append(request(rule.action, resource, reason, context))
         found += _kms(call, rule, resource, binding, reason)
     return found
@@ -266,11 +273,8 @@ def lambda_calls(stack: StackTemplate) -> list[dict[str, Any]]:
     return calls
 
 
-def requests_by_function(calls: list[Call], binding: Binding) -> dict[str, set[Request]]:
+def requests_by_function(calls: Iterable[Call], binding: Binding) -> dict[str, set[Request]]:
     found: dict[str, set[Request]] = {}
     for call in calls:
         found.setdefault(call["function"], set()).update(requests_for(call, binding))
     return found
-
-
-Checker = Callable[[str, Request], bool]

@@ -41,7 +41,7 @@ class HandlerCalls:
     def function(self) -> str | None:
         frame = inspect.currentframe()
         while frame is not None:
-            name = self._handlers.get((frame.f_globals.get("__name__"), frame.f_code.co_name))
+            name = self._handlers.get((str(frame.f_globals.get("__name__")), frame.f_code.co_name))
             if name is not None:
                 return name
             frame = frame.f_back

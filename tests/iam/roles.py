@@ -28,7 +28,9 @@ def function_roles(translated: Mapping[str, Any]) -> dict[str, str]:
     for name, resource in translated["Resources"].items():
         if resource["Type"] == "AWS::Lambda::Function":
             role = resource["Properties"]["Role"]
-            roles[name] = role["Fn::GetAtt"][0] if isinstance(role["Fn::GetAtt"], list) else role["Fn::GetAtt"]
+            roles[name] = (
+                role["Fn::GetAtt"][0] if isinstance(role["Fn::GetAtt"], list) else role["Fn::GetAtt"]
+            )
     return roles
 
 
