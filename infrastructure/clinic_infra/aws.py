@@ -1,6 +1,6 @@
 """How the tools make AWS clients: one factory, typed per service.
 
-`provision` and the local stack make their clients with a `ClientFactory`; calling it with a
+`provision`, the local stack and `clinic doctor` make their clients with a `ClientFactory`; calling it with a
 service's name gives that service's typed client, so mypy checks every call the tools make.
 (`publish` takes an S3 client, or makes one with boto3's configuration.) The type stubs are
 a development dependency, read by the type checker only.
@@ -14,9 +14,13 @@ import boto3
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ses import SESClient
@@ -26,7 +30,19 @@ if TYPE_CHECKING:
 
 
 ServiceName = Literal[
-    "dynamodb", "dynamodbstreams", "kms", "s3", "secretsmanager", "ses", "sesv2", "sns", "sqs"
+    "cloudformation",
+    "cloudwatch",
+    "dynamodb",
+    "dynamodbstreams",
+    "events",
+    "kms",
+    "lambda",
+    "s3",
+    "secretsmanager",
+    "ses",
+    "sesv2",
+    "sns",
+    "sqs",
 ]
 
 
@@ -51,11 +67,19 @@ class ClientFactory:
         self._secret_access_key = aws_secret_access_key
 
     @overload
+    def __call__(self, service_name: Literal["cloudformation"]) -> CloudFormationClient: ...
+    @overload
+    def __call__(self, service_name: Literal["cloudwatch"]) -> CloudWatchClient: ...
+    @overload
     def __call__(self, service_name: Literal["dynamodb"]) -> DynamoDBClient: ...
     @overload
     def __call__(self, service_name: Literal["dynamodbstreams"]) -> DynamoDBStreamsClient: ...
     @overload
+    def __call__(self, service_name: Literal["events"]) -> EventBridgeClient: ...
+    @overload
     def __call__(self, service_name: Literal["kms"]) -> KMSClient: ...
+    @overload
+    def __call__(self, service_name: Literal["lambda"]) -> LambdaClient: ...
     @overload
     def __call__(self, service_name: Literal["s3"]) -> S3Client: ...
     @overload

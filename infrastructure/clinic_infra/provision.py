@@ -151,6 +151,12 @@ def _configuration_set(
     stack.refs[logical_id] = name
 
 
+def _alarm(stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory) -> None:
+    name = props.get("AlarmName") or stack.physical_name(logical_id)
+    client("cloudwatch").put_metric_alarm(**{**props, "AlarmName": name})  # the API's own names
+    stack.refs[logical_id] = name
+
+
 def _secret(stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory) -> None:
     secrets = client("secretsmanager")
     generate = props.get("GenerateSecretString", {})
@@ -164,7 +170,7 @@ def _secret(stack: StackTemplate, logical_id: str, props: dict[str, Any], client
     stack.refs[logical_id] = arn  # Ref of a secret is its ARN
 
 
-# Keys first (others are encrypted with them), subscriptions after their topics and queues,
+# Keys first (others are encrypted with them), subscriptions and alarms after their topics,
 # identities after the configuration set they default to.
 CREATORS: dict[str, Creator] = {
     "AWS::KMS::Key": _kms_key,
@@ -176,6 +182,7 @@ CREATORS: dict[str, Creator] = {
     "AWS::SNS::Subscription": _subscription,
     "AWS::SES::ConfigurationSet": _configuration_set,
     "AWS::SES::EmailIdentity": _email_identity,
+    "AWS::CloudWatch::Alarm": _alarm,
 }
 
 

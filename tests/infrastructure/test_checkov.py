@@ -21,8 +21,11 @@ pytestmark = pytest.mark.lint  # `make lint` runs these
 
 def _checkov_command() -> str:
     """checkov lives in a virtual environment of its own (its pins clash with ours): `make lint`
-    names it in CLINIC_CHECKOV; otherwise it must be on PATH."""
-    command = os.environ.get("CLINIC_CHECKOV") or shutil.which("checkov")
+    names it in CLINIC_CHECKOV; otherwise PATH, then where the Makefile puts it."""
+    made = ROOT / ".venv" / "checkov" / "bin" / "checkov"
+    command = (
+        os.environ.get("CLINIC_CHECKOV") or shutil.which("checkov") or (str(made) if made.exists() else None)
+    )
     assert command, "checkov not found: run `make lint`, or set CLINIC_CHECKOV to its path"
     return command
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
+from boto3.dynamodb.types import TypeSerializer
 from botocore.stub import ANY, Stubber
 
 from clinic.leads.record import StoredLead
@@ -37,6 +38,11 @@ LEAD = StoredLead(
 )
 NOW = 1_795_780_800.0
 LEASE = int(NOW) + 45
+
+
+def _item(lead: StoredLead) -> dict[str, Any]:
+    """The lead as DynamoDB answers the claim with it."""
+    return {name: TypeSerializer().serialize(value) for name, value in lead.to_item().items()}
 
 
 def _policy(*, confirm: bool) -> NotificationPolicy:
@@ -101,7 +107,7 @@ def _expect_mark(aws: dict[str, Any], update: str) -> None:
 def test_steps_are_sent_in_the_tables_order_each_marked_as_it_goes(
     aws: dict[str, Any], confirm: bool, confirmed: bool
 ) -> None:
-    aws["stubbers"]["dynamodb"].add_response("update_item", {"Attributes": LEAD.to_item()})  # the claim
+    aws["stubbers"]["dynamodb"].add_response("update_item", {"Attributes": _item(LEAD)})  # the claim
     _expect_email(aws)  # staff
     _expect_mark(aws, "SET notification_staff_email_at = :now")
     aws["stubbers"]["sns"].add_response(
@@ -117,7 +123,7 @@ def test_steps_are_sent_in_the_tables_order_each_marked_as_it_goes(
 
 def test_a_lead_without_an_email_address_gets_no_confirmation(aws: dict[str, Any]) -> None:
     no_email = LEAD.model_copy(update={"email": None})
-    aws["stubbers"]["dynamodb"].add_response("update_item", {"Attributes": no_email.to_item()})
+    aws["stubbers"]["dynamodb"].add_response("update_item", {"Attributes": _item(no_email)})
     _expect_email(aws)
     _expect_mark(aws, "SET notification_staff_email_at = :now")
     aws["stubbers"]["sns"].add_response("publish", {"MessageId": "t"})
@@ -128,7 +134,7 @@ def test_a_lead_without_an_email_address_gets_no_confirmation(aws: dict[str, Any
 
 def test_a_step_already_marked_is_not_sent_again(aws: dict[str, Any]) -> None:
     emailed = LEAD.model_copy(update={"steps_sent": {"staff_email": LEAD.created_at}})
-    aws["stubbers"]["dynamodb"].add_response("update_item", {"Attributes": emailed.to_item()})
+    aws["stubbers"]["dynamodb"].add_response("update_item", {"Attributes": _item(emailed)})
     aws["stubbers"]["sns"].add_response("publish", {"MessageId": "t"})
     _expect_mark(aws, "SET notification_topic_at = :now")
     _expect_mark(aws, "SET notified_at = :now REMOVE notify_state, notification_claimed_until")

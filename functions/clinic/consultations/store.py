@@ -106,7 +106,7 @@ class LeadStore:
             {
                 "Put": {
                     "TableName": self._leads_table,
-                    "Item": lead.to_item(),
+                    "Item": _item(lead.to_item()),
                     "ConditionExpression": f"attribute_not_exists({KEY})",
                 }
             }

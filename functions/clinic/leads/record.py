@@ -1,5 +1,6 @@
 """A lead as the leads table holds it: its key, attribute names, index, time format and states,
-and the mapping between the record and the DynamoDB item, both ways.
+and the mapping between the record and the item's attribute values, both ways (the stores turn
+those into DynamoDB's typed attributes and back with boto3's TypeSerializer/TypeDeserializer).
 
 Consultations writes leads through this module and notifications reads and marks them
 through it (the staff inbox will too), so the features cannot drift apart. template.yaml's
@@ -25,7 +26,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
@@ -44,8 +44,12 @@ _MARK = re.compile(r"^notification_(?P<step>[a-z][a-z0-9_]*)_at$")
 ContactChannel = Literal["email", "phone", "text"]
 PreferredTime = Literal["morning", "afternoon", "evening", "any"]
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+# `clinic doctor --send-test-lead` posts a lead with this name and this utm_source, and its
+# staff email says it is a test. Both must match: a link can set utm_source (the example site
+# copies it from the page's address), but only the person filling in the form types the name.
+# The test lead is delivered like any other; only its wording differs.
+TEST_LEAD_NAME = "Clinic Doctor test lead"
+TEST_LEAD_SOURCE = "clinic-doctor"
 
 
 class LeadStatus(StrEnum):
@@ -74,6 +78,11 @@ def format_time(moment: datetime | float) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_time(text: str) -> datetime:
+    """A time as the table stores it (format_time's format), as an aware datetime in UTC."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
 def _as_stored(moment: datetime) -> datetime:
     # What the table keeps of a time: UTC, to the millisecond.
     return moment.astimezone(UTC).replace(microsecond=moment.microsecond // 1000 * 1000)
@@ -96,6 +105,20 @@ class Consent(BaseModel):
     given_at: StoredTime
 
 
+class LeadSource(BaseModel):
+    """Where the request came from: the page, the referrer and UTM tags."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    page: str | None = None
+    referrer: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+
+
 class StoredLead(BaseModel):
     """A lead: what the patient sent (validated when received), what the service added, and
     how far notifying staff has come. Reading an item ignores attributes it does not know, and
@@ -113,7 +136,7 @@ class StoredLead(BaseModel):
     preferred_time: PreferredTime = "any"
     concerns: list[str] = Field(default_factory=list)
     message: str | None = None
-    source: dict[str, str] | None = None  # page, referrer and UTM tags
+    source: LeadSource | None = None
     consent: Consent | None = None
     client_hash: str | None = None  # a keyed hash of the client's address, never the address
     expires_at: int | None = None  # epoch seconds, when DynamoDB's TTL deletes the lead
@@ -126,6 +149,15 @@ class StoredLead(BaseModel):
         return frozenset(self.steps_sent)
 
     @property
+    def is_test(self) -> bool:
+        """Sent by `clinic doctor` to check that leads reach staff (see TEST_LEAD_NAME)."""
+        return (
+            self.name == TEST_LEAD_NAME
+            and self.source is not None
+            and self.source.utm_source == TEST_LEAD_SOURCE
+        )
+
+    @property
     def notification_state(self) -> NotificationState:
         if self.notified_at is not None:
             return NotificationState.NOTIFIED
@@ -133,9 +165,9 @@ class StoredLead(BaseModel):
             return NotificationState.CLAIMED
         return NotificationState.PENDING
 
-    def to_item(self) -> dict[str, AttributeValueTypeDef]:
-        """The DynamoDB item; attributes without a value are left out."""
-        consent = self.consent
+    def to_item(self) -> dict[str, Any]:
+        """The item's attribute values; attributes without a value are left out."""
+        consent, source = self.consent, self.source
         values: dict[str, Any] = {
             KEY: self.id,
             CREATED_AT: format_time(self.created_at),
@@ -147,7 +179,7 @@ class StoredLead(BaseModel):
             "preferred_time": self.preferred_time,
             "concerns": list(self.concerns),
             "message": self.message,
-            "source": self.source,
+            "source": (source.model_dump(exclude_none=True) or None) if source else None,
             "consent": {"version": consent.version, "given_at": format_time(consent.given_at)}
             if consent
             else None,
@@ -158,11 +190,11 @@ class StoredLead(BaseModel):
             **{mark_attribute(step): format_time(sent) for step, sent in self.steps_sent.items()},
             NOTIFIED_AT: format_time(self.notified_at) if self.notified_at else None,
         }
-        return {name: _serializer.serialize(value) for name, value in values.items() if value is not None}
+        return {name: value for name, value in values.items() if value is not None}
 
     @classmethod
-    def from_item(cls, item: Mapping[str, AttributeValueTypeDef]) -> StoredLead:
-        """The record of an item; raises pydantic's ValidationError for a damaged one."""
-        values = {name: _deserializer.deserialize(value) for name, value in item.items()}
-        steps = {match["step"]: values[name] for name in values if (match := _MARK.match(name))}
-        return cls.model_validate({**values, "claimed_until": values.get(CLAIMED_UNTIL), "steps_sent": steps})
+    def from_item(cls, item: Mapping[str, Any]) -> StoredLead:
+        """The record of an item's attribute values (numbers may be Decimals, as boto3 reads
+        them); raises pydantic's ValidationError for a damaged item."""
+        steps = {match["step"]: item[name] for name in item if (match := _MARK.match(name))}
+        return cls.model_validate({**item, "claimed_until": item.get(CLAIMED_UNTIL), "steps_sent": steps})

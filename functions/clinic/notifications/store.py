@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from boto3.dynamodb.types import TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from clinic.common.aws import WORKER_CLIENT_CONFIG, LazyClient
@@ -33,10 +33,15 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 _serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
 
 
 def _values(values: dict[str, Any]) -> dict[str, AttributeValueTypeDef]:
     return {name: _serializer.serialize(value) for name, value in values.items()}
+
+
+def _plain(item: Mapping[str, AttributeValueTypeDef]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
 class LeadGone(Exception):
@@ -74,8 +79,8 @@ class NotificationStore:
             dynamodb_client, lambda: boto3.client("dynamodb", config=WORKER_CLIENT_CONFIG)
         )
 
-    def claim(self, lead_id: str, now: int, lease_until: int) -> dict[str, AttributeValueTypeDef]:
-        """Hold the lead until `lease_until` and read it (the item), in one conditional update."""
+    def claim(self, lead_id: str, now: int, lease_until: int) -> dict[str, Any]:
+        """Hold the lead until `lease_until` and read it (the item's values), in one conditional update."""
         try:
             response = self._dynamodb().update_item(
                 TableName=self._table,
@@ -98,7 +103,7 @@ class NotificationStore:
             if NOTIFIED_AT in old:
                 raise AlreadyNotified(lead_id) from None
             raise LeadBusy(lead_id) from None
-        return response["Attributes"]
+        return _plain(response["Attributes"])
 
     def mark_step(self, lead_id: str, step: str, now: float, lease_until: int) -> None:
         update = f"SET {mark_attribute(step)} = :now"
