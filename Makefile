@@ -13,7 +13,7 @@ TRANSLATED := build/template.translated.json
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: dev test lint bench build deploy clean screenshot
+.PHONY: dev test lint bench load build deploy clean screenshot
 
 dev: $(INSTALLED)  ## run the whole product locally (embedded AWS, API, example site)
 	$(BIN)/clinic dev
@@ -33,6 +33,9 @@ lint: $(INSTALLED) $(CHECKOV)  ## ruff, mypy, bandit; cfn-lint and checkov on th
 
 bench: $(INSTALLED)  ## measure cold imports, warm latency, AWS calls and cost per route (not a test)
 	$(BIN)/python -m bench.run
+
+load: $(INSTALLED)  ## 500 consultation requests through a local stack of its own, then check each lead (not a test)
+	$(BIN)/python -m clinic_infra.local.load
 
 screenshot: $(INSTALLED) $(CHROMIUM)  ## refresh docs/example-site.png from a browser run
 	CLINIC_SCREENSHOT_DIR=docs $(BIN)/pytest tests/e2e/test_browser.py -k screenshot
