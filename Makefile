@@ -8,28 +8,45 @@ SAM_VENV := $(VENV)/sam
 SAM := $(SAM_VENV)/bin/sam
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
-TRANSLATED := build/template.translated.json
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: dev test lint bench load build deploy clean screenshot
+# Template lints (cfn-lint, checkov) are pytest tests marked `lint`, so that they and the proof
+# that they bite run once per `make test`: in `make lint`, and never again in the test run.
+PYTEST_LINT := CLINIC_CHECKOV=$(CHECKOV) $(BIN)/pytest -m lint tests/infrastructure
+PYTEST := $(BIN)/pytest -m "not lint"
+
+.PHONY: help dev test unit integration e2e lint format bench load build deploy clean screenshot
+
+help:  ## list the targets
+	@awk -F ':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 dev: $(INSTALLED)  ## run the whole product locally (embedded AWS, API, example site)
 	$(BIN)/clinic dev
 
-test: lint $(CHROMIUM)  ## every static check, then every test
-	$(BIN)/pytest
+test: lint $(CHROMIUM)  ## everything: every static check, then every test (what CI runs)
+	$(PYTEST)
 
-lint: $(INSTALLED) $(CHECKOV)  ## ruff, mypy, bandit; cfn-lint and checkov on the template and its SAM translation
+unit: $(INSTALLED)  ## unit tests only (no AWS, a few seconds)
+	$(PYTEST) tests/unit
+
+integration: $(INSTALLED)  ## integration tests against moto, resources made from template.yaml
+	$(PYTEST) tests/integration
+
+e2e: $(INSTALLED) $(CHROMIUM)  ## the local stack over HTTP and in headless Chromium
+	$(PYTEST) tests/e2e
+
+lint: $(INSTALLED) $(CHECKOV)  ## ruff, mypy, bandit; cfn-lint and checkov on the templates; GitHub workflow schema and zizmor
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r functions infrastructure
-	$(BIN)/clinic translate --output $(TRANSLATED)
-	$(BIN)/cfn-lint template.yaml $(TRANSLATED)
-	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation \
-		--external-checks-dir infrastructure/checkov_checks -f template.yaml -f $(TRANSLATED)
+	$(PYTEST_LINT)
+
+format: $(INSTALLED)  ## apply ruff's formatting and its safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 bench: $(INSTALLED)  ## measure cold imports, warm latency, AWS calls and cost per route (not a test)
 	$(BIN)/python -m bench.run
@@ -43,11 +60,13 @@ screenshot: $(INSTALLED) $(CHROMIUM)  ## refresh docs/example-site.png from a br
 build: $(SAM)  ## sam build (Makefile build method: no Docker, no python3.13 needed)
 	$(SAM) build
 
-deploy: build  ## deploy to AWS (asks for parameters the first time)
-	$(SAM) deploy --guided
+deploy: build  ## deploy to AWS (asks for parameters the first time); SAM_DEPLOY_ARGS="--config-env staging" for staging
+	$(SAM) deploy --guided $(SAM_DEPLOY_ARGS)
 
-clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+clean:  ## remove everything the targets create (virtual environments, build output, caches)
+	rm -rf $(VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache .schemathesis schemathesis-report
+	rm -rf *.egg-info functions/*.egg-info infrastructure/*.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { apt-get update -q && apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }

@@ -84,7 +84,39 @@ class StreamCarriesKeysOnly(BaseResourceCheck):
         return CheckResult.FAILED
 
 
+GITHUB = "token.actions.githubusercontent.com"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+class GitHubOidcTrustNamesOneSubject(BaseResourceCheck):
+    """checkov's own GitHub OIDC trust check covers Terraform only; this is it for CloudFormation."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="Ensure a role GitHub Actions assumes names its audience and exact subjects (StringEquals)",
+            id="CKV_CLINIC_OIDC",
+            categories=[CheckCategories.IAM],
+            supported_resources=["AWS::IAM::Role"],
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        document = _properties(conf).get("AssumeRolePolicyDocument") or {}
+        for statement in _as_list(document.get("Statement") or []):
+            if "sts:AssumeRoleWithWebIdentity" not in _as_list(statement.get("Action")):
+                continue
+            # Exact values only: StringLike is where wildcards live. Conditions are ANDed, so a
+            # StringLike beside these could narrow the trust, never widen it.
+            equals = (statement.get("Condition") or {}).get("StringEquals") or {}
+            if equals.get(f"{GITHUB}:aud") != "sts.amazonaws.com" or f"{GITHUB}:sub" not in equals:
+                return CheckResult.FAILED
+        return CheckResult.PASSED
+
+
 check_cors = NoCorsWildcard()
 check_throttling = ApiStageIsThrottled()
 check_table_cmk = TableEncryptedWithCustomerManagedKey()
 check_stream_keys_only = StreamCarriesKeysOnly()
+check_github_oidc_trust = GitHubOidcTrustNamesOneSubject()

@@ -1,4 +1,5 @@
-"""The `clinic` command: `clinic publish` for editors, `clinic dev` for the local stack."""
+"""The `clinic` command: `clinic publish` for editors, `clinic dev` for the local stack,
+`clinic doctor` to check that leads will reach staff."""
 
 from __future__ import annotations
 
@@ -56,6 +57,23 @@ def _dev(args: argparse.Namespace) -> int:
     return run_dev(args)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from clinic_infra.doctor import run_doctor
+    from clinic_infra.stack_view import StackLookupError, StackView, deployed_stack, local_stack
+
+    view: StackView
+    try:
+        if args.local:
+            view = local_stack(args.api_url or "http://127.0.0.1:3000", args.aws_url)
+        else:
+            view = deployed_stack(args.stack, api_url=args.api_url)
+    except StackLookupError as error:
+        print(f"✗ {error}", file=sys.stderr)
+        return 1
+    timeout = args.test_lead_timeout if args.send_test_lead else None
+    return run_doctor(view, test_lead_timeout=timeout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clinic", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +94,37 @@ def build_parser() -> argparse.ArgumentParser:
     translate_cmd = commands.add_parser("translate", help="write the SAM-translated template, offline")
     translate_cmd.add_argument("--output", type=Path, default=Path("build/template.translated.json"))
     translate_cmd.set_defaults(run=_translate)
+
+    doctor_cmd = commands.add_parser(
+        "doctor",
+        help="check that leads will reach staff (a checklist; exit status 1 on any ✗)",
+        description="Check that leads will reach staff: each line ✓, ✗ with its fix, or ○ (not "
+        "checkable locally). Exit status 1 on any ✗.",
+    )
+    target = doctor_cmd.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--stack", metavar="NAME", help="a deployed stack (boto3's own credentials and region)"
+    )
+    target.add_argument("--local", action="store_true", help="the local stack that `make dev` runs")
+    doctor_cmd.add_argument(
+        "--api-url", help="the HTTP API (default: the stack's ApiUrl output; locally http://127.0.0.1:3000)"
+    )
+    doctor_cmd.add_argument(
+        "--aws-url", default="http://127.0.0.1:5000", help="the local stack's embedded AWS (--local only)"
+    )
+    doctor_cmd.add_argument(
+        "--send-test-lead",
+        action="store_true",
+        help="post a lead marked as a test, wait until staff are emailed, then delete it",
+    )
+    doctor_cmd.add_argument(
+        "--test-lead-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="how long to wait for the test lead's staff email (default 120)",
+    )
+    doctor_cmd.set_defaults(run=_doctor)
 
     dev_cmd = commands.add_parser("dev", help="run the whole product locally against an embedded AWS")
     from clinic_infra.local.options import add_dev_options

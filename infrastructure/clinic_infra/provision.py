@@ -127,9 +127,28 @@ def _email_identity(
     stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory
 ) -> None:
     identity = props["EmailIdentity"]
-    # SES v1's verify call marks the identity verified in moto, as clicking the link would.
-    client("ses").verify_email_identity(EmailAddress=identity)
+    # SES v1's verify calls mark the identity verified in moto, as DKIM records resolving (a
+    # domain) or clicking the link (an address) would in AWS.
+    if "@" in identity:
+        client("ses").verify_email_identity(EmailAddress=identity)
+    else:
+        client("ses").verify_domain_identity(Domain=identity)
     stack.refs[logical_id] = identity
+
+
+def _configuration_set(
+    stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory
+) -> None:
+    name = props.get("Name") or stack.physical_name(logical_id)
+    options = {"DeliveryOptions": props["DeliveryOptions"]} if "DeliveryOptions" in props else {}
+    client("sesv2").create_configuration_set(ConfigurationSetName=name, **options)
+    stack.refs[logical_id] = name
+
+
+def _alarm(stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory) -> None:
+    name = props.get("AlarmName") or stack.physical_name(logical_id)
+    client("cloudwatch").put_metric_alarm(**{**props, "AlarmName": name})  # the API's own names
+    stack.refs[logical_id] = name
 
 
 def _secret(stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory) -> None:
@@ -145,7 +164,8 @@ def _secret(stack: StackTemplate, logical_id: str, props: dict[str, Any], client
     stack.refs[logical_id] = arn  # Ref of a secret is its ARN
 
 
-# Keys first (others are encrypted with them), subscriptions after their topics and queues.
+# Keys first (others are encrypted with them), subscriptions and alarms after their topics,
+# identities after the configuration set they default to.
 CREATORS: dict[str, Creator] = {
     "AWS::KMS::Key": _kms_key,
     "AWS::S3::Bucket": _bucket,
@@ -154,7 +174,9 @@ CREATORS: dict[str, Creator] = {
     "AWS::SQS::Queue": _queue,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::SNS::Subscription": _subscription,
+    "AWS::SES::ConfigurationSet": _configuration_set,
     "AWS::SES::EmailIdentity": _email_identity,
+    "AWS::CloudWatch::Alarm": _alarm,
 }
 
 

@@ -17,6 +17,9 @@ from cfnlint.decode import decode
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
 _NO_VALUE = object()
+# Parameters a deploy must be given (no default in the template). A stack on this machine (the
+# tests, `make dev`) gets these values unless it passes its own; a deploy gets no such help.
+LOCAL_REQUIRED_PARAMETERS = {"OpsAlarmEmail": "ops@example-clinic.test"}
 
 
 class TemplateError(Exception):
@@ -110,7 +113,7 @@ class StackTemplate:
         self.stack_name = stack_name
         self.region = region
         self.account_id = account_id
-        self.parameters = self._parameter_values(parameters or {})
+        self.parameters = self._parameter_values({**LOCAL_REQUIRED_PARAMETERS, **(parameters or {})})
         self.refs: dict[str, Any] = {}
         self.attributes: dict[tuple[str, str], Any] = {}
 

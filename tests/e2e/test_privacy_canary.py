@@ -1,6 +1,6 @@
 """Privacy canary: unique values in every field of real submissions, traced through the local stack.
 
-After the notifier and the sweeper have run, each canary may be only where DESIGN.md lets
+After the notifier and the sweeper have run, each canary may be only where docs/api.md and the README let
 it be: in the lead itself (encrypted table) and, as far as the detail level allows, in the
 staff email. Never in a log line, a metric, a topic message, an error answer or the
 patient's confirmation.

@@ -146,7 +146,13 @@ def test_notifier_reads_only_the_leads_stream_and_marks_only_leads(translated: d
     assert statements["WriteOwnLogs"]["Resource"] == {"Fn::GetAtt": ["NotifierLogGroup", "Arn"]}
     sending = statements["SendFromTheClinicAddress"]
     assert sending["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "SenderEmailAddress"}}}
-    assert all(":identity/" in str(resource) for resource in sending["Resource"])
+    # The account's identities (the sender's, and the recipients' in the SES sandbox) and the
+    # stack's own configuration set; only ever as the clinic's address.
+    assert sending["Action"] == "ses:SendEmail"
+    assert [resource["Fn::Sub"].rsplit(":", 1)[1] for resource in sending["Resource"]] == [
+        "identity/*",
+        "configuration-set/${EmailConfigurationSet}",
+    ]
     assert "ManagedPolicyArns" not in translated["Resources"]["NotifierRole"]["Properties"]
 
 

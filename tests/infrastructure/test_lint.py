@@ -8,19 +8,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+pytestmark = pytest.mark.lint  # `make lint` runs these
 
 
-def _lint(path: Path) -> subprocess.CompletedProcess[str]:
+def _lint(*paths: Path) -> subprocess.CompletedProcess[str]:
     # Run from the repository root so that .cfnlintrc.yaml (with its reasons) applies.
     return subprocess.run(  # noqa: S603
-        [str(CFN_LINT), str(path)], cwd=ROOT, capture_output=True, text=True, check=False
+        [str(CFN_LINT), *map(str, paths)], cwd=ROOT, capture_output=True, text=True, check=False
     )
 
 
-def test_template_is_cfn_lint_clean() -> None:
-    result = _lint(ROOT / "template.yaml")
+def test_the_templates_are_cfn_lint_clean() -> None:
+    # The stack, and the role GitHub Actions deploys it with, in one run.
+    result = _lint(ROOT / "template.yaml", ROOT / "infrastructure" / "github-deploy-role.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

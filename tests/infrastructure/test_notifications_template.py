@@ -98,6 +98,7 @@ def _alarm_on(template: dict[str, Any], metric: str, dimension_value: Any) -> di
         ("NotificationFailed", "notifications"),
         ("SweeperRecovered", "notifications"),
         ("LeadStoreFailed", "consultations"),
+        ("StaffEmailRefused", "notifications"),
     ],
 )
 def test_alarm_goes_to_the_ops_topic(template: dict[str, Any], metric: str, dimension: Any) -> None:
@@ -110,13 +111,17 @@ def test_custom_metric_alarms_match_the_namespace_powertools_writes(template: di
     assert template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == {
         "Ref": "AWS::StackName"
     }
-    for metric, service in (("SweeperRecovered", "notifications"), ("LeadStoreFailed", "consultations")):
+    for metric, service in (
+        ("SweeperRecovered", "notifications"),
+        ("LeadStoreFailed", "consultations"),
+        ("StaffEmailRefused", "notifications"),
+    ):
         assert _alarm_on(template, metric, service)["Namespace"] == {"Ref": "AWS::StackName"}
 
 
-def test_ops_topic_has_an_optional_email_subscription(template: dict[str, Any]) -> None:
+def test_ops_topic_always_has_the_operators_email_subscription(template: dict[str, Any]) -> None:
     subscription = template["Resources"]["OpsAlarmSubscription"]
-    assert subscription["Condition"] == "HasOpsAlarmEmail"
+    assert "Condition" not in subscription
     assert subscription["Properties"] == {
         "TopicArn": {"Ref": "OpsTopic"},
         "Protocol": "email",

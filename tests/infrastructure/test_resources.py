@@ -109,9 +109,8 @@ def test_leads_table_is_durable_encrypted_with_the_cmk_and_streams_keys_only(
 ) -> None:
     table = template["Resources"]["LeadsTable"]
     props = table["Properties"]
-    assert table["DeletionPolicy"] == "Retain"
+    assert table["DeletionPolicy"] == "RetainExceptOnCreate"
     assert table["UpdateReplacePolicy"] == "Retain"
-    assert props["DeletionProtectionEnabled"] is True
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["SSESpecification"] == {
         "SSEEnabled": True,
@@ -134,7 +133,7 @@ def test_data_key_is_customer_managed_rotated_and_retained(template: dict[str, A
     key = template["Resources"]["DataKey"]
     assert key["Type"] == "AWS::KMS::Key"
     assert key["Properties"]["EnableKeyRotation"] is True
-    assert key["DeletionPolicy"] == "Retain"
+    assert key["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_consultations_function_has_a_concurrency_ceiling_parameter(template: dict[str, Any]) -> None:

@@ -390,12 +390,18 @@ def test_kms_denied_on_the_topic_leaves_the_lead_pending_and_retries_only_the_to
     assert len(topic_messages(topic_queue)) == 1
 
 
+@pytest.mark.parametrize("code", ["MessageRejected", "AccessDeniedException", "SendingPausedException"])
 def test_a_confirmation_ses_refuses_for_good_does_not_hold_the_lead(
-    stack: StackTemplate, consultations: Any, monkeypatch: pytest.MonkeyPatch, boto_hooks: Hooks
+    stack: StackTemplate,
+    consultations: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    boto_hooks: Hooks,
+    code: str,
 ) -> None:
-    # Given SES refusing the patient's address (as the sandbox refuses unverified ones)
+    # Given SES refusing the patient's address (as the sandbox refuses unverified ones, or as a
+    # policy that does not cover the recipient's identity denies it)
     lead_id = submit(consultations)
-    _refuse_emails_to(LEAD["email"], boto_hooks)
+    _refuse_emails_to(LEAD["email"], boto_hooks, code)
     notifier = load_handler(stack, "NotifierFunction", monkeypatch)
     # When the lead is notified
     assert invoke(notifier, notifier_event(stack)) == {"batchItemFailures": []}
@@ -404,8 +410,8 @@ def test_a_confirmation_ses_refuses_for_good_does_not_hold_the_lead(
     assert "notified_at" in _lead(stack, lead_id)
 
 
-def _refuse_emails_to(address: str, boto_hooks: Hooks) -> None:
-    fault = faults.aws_error("MessageRejected")
+def _refuse_emails_to(address: str, boto_hooks: Hooks, code: str = "MessageRejected") -> None:
+    fault = faults.aws_error(code)
 
     def spot(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["refuse"] = f"To: {address}".encode() in params["Content"]["Raw"]["Data"]
@@ -437,3 +443,91 @@ def test_sweeper_stops_while_it_still_has_time_to_finish(
     sweeper = load_handler(stack, "SweeperFunction", monkeypatch)
     assert sweeper.sweep_handler({}, FakeLambdaContext(remaining_ms=5_000)) == {"recovered": 0, "failed": 0}
     assert sent_emails() == []
+
+
+def test_every_email_is_sent_with_the_stacks_tls_requiring_configuration_set(
+    stack: StackTemplate, consultations: Any, monkeypatch: pytest.MonkeyPatch, boto_hooks: Hooks
+) -> None:
+    # Given a lead with an email address (so staff and the patient are both emailed)
+    submit(consultations)
+    used: list[str | None] = []
+    boto_hooks(
+        "provide-client-params.sesv2.SendEmail",
+        lambda params, **_: used.append(params.get("ConfigurationSetName")),
+    )
+    # When it is notified
+    notifier = load_handler(stack, "NotifierFunction", monkeypatch)
+    assert invoke(notifier, notifier_event(stack)) == {"batchItemFailures": []}
+    # Then both sends named the stack's configuration set, and that set refuses plaintext delivery
+    assert len(sent_emails()) == 2
+    assert used == [stack.refs["EmailConfigurationSet"]] * 2
+    configuration = boto3.client("sesv2").get_configuration_set(ConfigurationSetName=used[0])
+    assert configuration["DeliveryOptions"]["TlsPolicy"] == "REQUIRE"
+
+
+@pytest.mark.parametrize(
+    "code", ["AccessDeniedException", "MessageRejected", "MailFromDomainNotVerifiedException"]
+)
+def test_a_staff_email_ses_refuses_keeps_the_lead_pending_and_says_why(
+    stack: StackTemplate,
+    consultations: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    boto_hooks: Hooks,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    code: str,
+) -> None:
+    # Given SES refusing the staff email (a staff address unverified in the sandbox, a policy
+    # that does not cover it, the sender's domain not verified)
+    lead_id = submit(consultations, email=None, preferred_contact="phone")
+    _refuse_emails_to("staff@example-clinic.com", boto_hooks, code)
+    notifier = load_handler(stack, "NotifierFunction", monkeypatch)
+    # When the lead is notified
+    event = notifier_event(stack)
+    response = invoke(notifier, event)
+    # Then its record is retried, the lead stays pending for the sweeper, nothing was sent
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": event["Records"][0]["dynamodb"]["SequenceNumber"]}]
+    }
+    assert _lead(stack, lead_id)["notify_state"] == "pending"
+    assert sent_emails() == []
+    # And the refusal has a metric of its own (its alarm), and a log line naming the cause
+    assert '"StaffEmailRefused":[1.0]' in capsys.readouterr().out
+    (refusal,) = [record for record in caplog.records if "SES refused the staff email" in record.getMessage()]
+    assert refusal.levelname == "ERROR"
+    assert (refusal.error_code, refusal.lead_id) == (code, lead_id)  # type: ignore[attr-defined]
+
+
+def test_the_sweeper_counts_a_refused_staff_email_and_sends_it_once_ses_accepts(
+    stack: StackTemplate,
+    monkeypatch: pytest.MonkeyPatch,
+    boto_hooks: Hooks,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a missed lead whose staff email SES refuses once (then the operator fixes the cause)
+    _put_unnotified_lead(stack, "01REFUSEDLEAD0000000000000", timedelta(minutes=20))
+    faults.inject(boto_hooks, "sesv2.SendEmail", faults.aws_error("AccessDeniedException", 403, times=1))
+    sweeper = load_handler(stack, "SweeperFunction", monkeypatch)
+    # When the sweeper runs twice
+    assert sweeper.sweep_handler({}, _context()) == {"recovered": 0, "failed": 1}
+    assert '"StaffEmailRefused":[1.0]' in capsys.readouterr().out
+    assert sweeper.sweep_handler({}, _context()) == {"recovered": 1, "failed": 0}
+    # Then staff get it exactly once
+    (email,) = sent_emails()
+    assert "01REFUSEDLEAD0000000000000" in str(email["Subject"])
+
+
+def test_a_throttled_staff_email_is_an_ordinary_retry_not_a_refusal(
+    stack: StackTemplate,
+    consultations: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    boto_hooks: Hooks,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    submit(consultations, email=None, preferred_contact="phone")
+    faults.inject(boto_hooks, "sesv2.SendEmail", faults.aws_error("TooManyRequestsException", 429))
+    notifier = load_handler(stack, "NotifierFunction", monkeypatch)
+    assert invoke(notifier, notifier_event(stack))["batchItemFailures"]
+    out = capsys.readouterr().out
+    assert '"NotificationFailed":[1.0]' in out
+    assert "StaffEmailRefused" not in out

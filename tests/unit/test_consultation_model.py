@@ -1,4 +1,4 @@
-"""Every rule of DESIGN.md's field table, with messages that never repeat the input."""
+"""Every rule of docs/api.md's field table, with messages that never repeat the input."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from clinic.notifications.messages import (
     staff_email,
     topic_message,
 )
-from clinic.notifications.models import StoredLead
+from clinic.notifications.models import TEST_LEAD_NAME, TEST_LEAD_SOURCE, StoredLead
 from clinic.notifications.service import ContactDetailsInTopicMessage, assert_no_contact_details
 
 CLINIC = ClinicDetails(
@@ -57,6 +57,46 @@ def test_staff_email_goes_from_the_sender_to_every_staff_address() -> None:
     email = staff_email(LEAD, "contact", CLINIC)
     assert email["From"] == "no-reply@clinic.example"
     assert email["To"] == "one@clinic.example, two@clinic.example"
+
+
+def _test_lead(name: str = TEST_LEAD_NAME, utm_source: str | None = TEST_LEAD_SOURCE) -> StoredLead:
+    return StoredLead.from_item(
+        {
+            "id": LEAD.id,
+            "created_at": "2026-11-27T18:05:00.000Z",
+            "name": name,
+            "phone": "+14155550100",
+            "preferred_contact": "phone",
+            "source": {"utm_source": utm_source, "page": None},
+        }
+    )
+
+
+def test_clinic_doctors_test_lead_is_marked_as_a_test_for_staff() -> None:
+    email = staff_email(_test_lead(), "contact", CLINIC)
+    text, html = _parts(email)
+    assert email["Subject"] == f"[Test] New consultation request {LEAD.id}"
+    for part in (text, html):
+        assert "test lead from clinic doctor" in part
+        assert "will be deleted" in part
+        assert "Please call the patient back" not in part
+    assert "Clinic Doctor test lead" in text  # still delivered with its details, like any lead
+
+
+@pytest.mark.parametrize(
+    ("name", "utm_source"),
+    [
+        ("Alex Rivera", TEST_LEAD_SOURCE),  # a link can carry utm_source=clinic-doctor
+        (TEST_LEAD_NAME, None),
+        (TEST_LEAD_NAME, "newsletter"),
+    ],
+)
+def test_only_the_doctors_name_and_source_together_mark_a_test(name: str, utm_source: str | None) -> None:
+    email = staff_email(_test_lead(name, utm_source), "contact", CLINIC)
+    text, _ = _parts(email)
+    assert email["Subject"] == f"New consultation request {LEAD.id}"
+    assert "Please call the patient back" in text
+    assert "test" not in text.lower().replace(TEST_LEAD_NAME.lower(), "")
 
 
 def test_minimal_staff_email_has_only_the_reference_and_time_in_the_clinic_zone() -> None:

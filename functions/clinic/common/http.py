@@ -18,7 +18,7 @@ from clinic.common.validation import field_problems
 JSON = "application/json"
 QueryT = TypeVar("QueryT", bound=BaseModel)
 
-# What each error status means, for the OpenAPI document (DESIGN.md's table).
+# What each error status means, for the OpenAPI document (docs/api.md's table).
 _ERROR_MEANINGS = {
     400: "bad_request: the body is not valid JSON, base64 or UTF-8",
     404: "not_found: unknown or malformed slug",
@@ -73,7 +73,7 @@ def log_bug(logger: Logger, error: BaseException) -> None:
 def install_error_handlers(
     app: APIGatewayHttpResolver, logger: Logger, messages: dict[str, str] | None = None
 ) -> None:
-    """Map every failure a route can meet onto DESIGN.md's envelope; nothing escapes as a bare 500.
+    """Map every failure a route can meet onto the envelope of docs/api.md; nothing escapes as a bare 500.
 
     `messages` words the problem for a parameter (query or header) by its name.
     """

@@ -2,7 +2,7 @@
 
 Powertools' resolver is not asked to read the body: it answers 500 for a base64 body that
 is not UTF-8 and accepts form bodies into JSON models. Every malformed input here is a
-4xx from DESIGN.md's table instead.
+4xx from docs/api.md's table instead.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _parse_form(text: str) -> dict[str, Any]:
 
 
 def read_submission(content_type: str | None, body: str | None, is_base64: bool) -> Submission:
-    """Decode and parse the body, or raise the 4xx that DESIGN.md gives for the problem."""
+    """Decode and parse the body, or raise the 4xx that docs/api.md gives for the problem."""
     kind, charset = media_type(content_type)
     if kind not in (JSON_TYPE, FORM_TYPE):
         raise UnsupportedMediaType()

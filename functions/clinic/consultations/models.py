@@ -1,6 +1,6 @@
 """The consultation request as the site sends it, and the answer it gets.
 
-Every rule of DESIGN.md's field table lives here. Error messages are written for the
+Every rule of the field table in docs/api.md lives here. Error messages are written for the
 patient and never repeat what they typed.
 """
 

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator
 from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
 from clinic.notifications.messages import ClinicDetails
-from clinic.notifications.service import LeadNotifier, NotificationPolicy, Outcome
+from clinic.notifications.service import LeadNotifier, NotificationPolicy, Outcome, StaffEmailRefused
 from clinic.notifications.store import NotificationStore
 
 logger = Logger()
@@ -40,6 +40,7 @@ class NotifierSettings(EnvironmentSettings):
     send_confirmation: bool = True
     clinic_name: str = Field(min_length=1)
     clinic_contact_line: str = Field(min_length=1)
+    ses_configuration_set: str = Field(min_length=1)
     claim_lease_seconds: int = Field(default=45, ge=30, le=900)
     sweep_after_seconds: int = Field(default=600, ge=60)
     sweep_batch: int = Field(default=200, ge=1, le=1000)
@@ -82,7 +83,13 @@ def notifier() -> LeadNotifier:
         sweep_after_seconds=config.sweep_after_seconds,
         sweep_batch=config.sweep_batch,
     )
-    return LeadNotifier(NotificationStore(config.leads_table), clinic, policy, config.staff_topic_arn)
+    return LeadNotifier(
+        NotificationStore(config.leads_table),
+        clinic,
+        policy,
+        config.staff_topic_arn,
+        configuration_set=config.ses_configuration_set,
+    )
 
 
 def notify_staff(record: DynamoDBRecord) -> None:
@@ -92,6 +99,8 @@ def notify_staff(record: DynamoDBRecord) -> None:
     try:
         outcome = notifier().notify(lead_id)
     except Exception as error:
+        if isinstance(error, StaffEmailRefused):
+            metrics.add_metric(name="StaffEmailRefused", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="NotificationFailed", unit=MetricUnit.Count, value=1)
         logger.warning(
             "Notification failed; the record will be retried", extra={"error_type": type(error).__name__}
@@ -117,10 +126,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 @metrics.log_metrics
 def sweep_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Every 15 minutes: leads older than the sweep age that were never notified."""
-    recovered, failed = notifier().sweep(lambda: context.get_remaining_time_in_millis() / 1000)
-    if recovered:
-        metrics.add_metric(name="SweeperRecovered", unit=MetricUnit.Count, value=recovered)
-        metrics.add_metric(name="NotificationSent", unit=MetricUnit.Count, value=recovered)
-    if failed:
-        metrics.add_metric(name="NotificationFailed", unit=MetricUnit.Count, value=failed)
-    return {"recovered": recovered, "failed": failed}
+    result = notifier().sweep(lambda: context.get_remaining_time_in_millis() / 1000)
+    if result.recovered:
+        metrics.add_metric(name="SweeperRecovered", unit=MetricUnit.Count, value=result.recovered)
+        metrics.add_metric(name="NotificationSent", unit=MetricUnit.Count, value=result.recovered)
+    if result.failed:
+        metrics.add_metric(name="NotificationFailed", unit=MetricUnit.Count, value=result.failed)
+    if result.refused:
+        metrics.add_metric(name="StaffEmailRefused", unit=MetricUnit.Count, value=result.refused)
+    return {"recovered": result.recovered, "failed": result.failed}

@@ -70,8 +70,15 @@ def _readable_phone(e164: str | None) -> str | None:
 
 def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) -> EmailMessage:
     rows = staff_rows(lead, detail, clinic)
-    email = _message(f"New consultation request {lead.id}", clinic.sender, clinic.staff)
+    subject = f"New consultation request {lead.id}"
     intro = "A new consultation request has arrived. Please call the patient back."
+    if lead.is_test:
+        subject = f"[Test] {subject}"
+        intro = (
+            "This is a test lead from clinic doctor, which checks that consultation requests reach "
+            "staff. It will be deleted in a few minutes; nobody needs to call back."
+        )
+    email = _message(subject, clinic.sender, clinic.staff)
     footer = "Full details are in the leads table under this reference."
     text_rows = "\n".join(f"{label}: {value}" for label, value in rows)
     email.set_content(f"{intro}\n\n{text_rows}\n\n{footer}\n")

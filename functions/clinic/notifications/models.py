@@ -20,6 +20,20 @@ def step_attribute(step: str) -> str:
     return f"notification_{step}_at"
 
 
+# `clinic doctor --send-test-lead` posts a lead with this name and this utm_source, and its
+# staff email says it is a test. Both must match: a link can set utm_source (the example site
+# copies it from the page's address), but only the person filling in the form types the name.
+# The test lead is delivered like any other; only its wording differs.
+TEST_LEAD_NAME = "Clinic Doctor test lead"
+TEST_LEAD_SOURCE = "clinic-doctor"
+
+
+class LeadSource(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    utm_source: str | None = None
+
+
 class StoredLead(BaseModel):
     """The fields of a lead item the notifier uses; everything else is ignored."""
 
@@ -34,8 +48,18 @@ class StoredLead(BaseModel):
     preferred_time: Literal["morning", "afternoon", "evening", "any"] = "any"
     concerns: list[str] = Field(default_factory=list)
     message: str | None = None
+    source: LeadSource | None = None
     notified_at: str | None = None
     done_steps: frozenset[str] = frozenset()
+
+    @property
+    def is_test(self) -> bool:
+        """Sent by `clinic doctor` to check that leads reach staff (see TEST_LEAD_NAME)."""
+        return (
+            self.name == TEST_LEAD_NAME
+            and self.source is not None
+            and self.source.utm_source == TEST_LEAD_SOURCE
+        )
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredLead:

@@ -31,8 +31,21 @@ from clinic.notifications.store import AlreadyNotified, LeadBusy, LeadGone, Noti
 
 logger = Logger(child=True)
 
-# SES answers that no retry will change, for one message (as opposed to throttling or an outage).
-PERMANENT_REJECTIONS = {"MessageRejected", "BadRequestException"}
+# SES answers that no retry changes until someone acts (verifies an identity, leaves the sandbox,
+# fixes a policy, resumes sending, raises the quota), as opposed to throttling or an outage.
+SES_REFUSALS = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AccountSuspendedException",
+        "BadRequestException",
+        "LimitExceededException",
+        "MailFromDomainNotVerifiedException",
+        "MessageRejected",
+        "NotFoundException",  # the configuration set is missing
+        "SendingPausedException",
+    }
+)
 _EMAIL_LIKE = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 
 
@@ -52,6 +65,25 @@ class NotificationPolicy:
     lease_seconds: int
     sweep_after_seconds: int
     sweep_batch: int
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    recovered: int = 0
+    failed: int = 0
+    refused: int = 0  # of the failed, those whose staff email SES refused (StaffEmailRefused)
+
+
+class StaffEmailRefused(Exception):
+    """SES refused the staff email for a reason no retry changes; the lead stays pending."""
+
+    def __init__(self, error_code: str) -> None:
+        super().__init__(error_code)
+        self.error_code = error_code
+
+
+def ses_error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 class ContactDetailsInTopicMessage(Exception):
@@ -75,6 +107,7 @@ class LeadNotifier:
         clinic: ClinicDetails,
         policy: NotificationPolicy,
         topic_arn: str,
+        configuration_set: str,
         ses_client: Any = None,
         sns_client: Any = None,
         clock: Callable[[], float] = time.time,
@@ -83,6 +116,7 @@ class LeadNotifier:
         self._clinic = clinic
         self._policy = policy
         self._topic_arn = topic_arn
+        self._configuration_set = configuration_set
         self._ses = ses_client
         self._sns = sns_client
         self._clock = clock
@@ -130,7 +164,7 @@ class LeadNotifier:
 
     def _send(self, step: str, lead: StoredLead) -> None:
         if step == STAFF_EMAIL:
-            self._send_email(messages.staff_email(lead, self._policy.detail, self._clinic))
+            self._tell_staff(lead)
         elif step == CONFIRMATION:
             self._confirm(lead)
         else:
@@ -138,30 +172,50 @@ class LeadNotifier:
             assert_no_contact_details(message)
             self.sns.publish(TopicArn=self._topic_arn, Message=message)
 
+    def _tell_staff(self, lead: StoredLead) -> None:
+        """The staff email. A refusal keeps the lead pending (retried, swept) and is raised as
+        StaffEmailRefused, whose metric and alarm tell an operator within minutes."""
+        try:
+            self._send_email(messages.staff_email(lead, self._policy.detail, self._clinic))
+        except ClientError as error:
+            code = ses_error_code(error)
+            if code not in SES_REFUSALS:
+                raise
+            # The code only: SES's message can name addresses.
+            logger.error(
+                "SES refused the staff email; the lead stays pending",
+                extra={"lead_id": lead.id, "error_code": code},
+            )
+            raise StaffEmailRefused(code) from None
+
     def _confirm(self, lead: StoredLead) -> None:
-        """The patient's thank-you. SES refusing this address for good (the sandbox, a bad
-        mailbox) ends the step: staff have the lead, and retrying would hold it pending forever."""
+        """The patient's thank-you. SES refusing it (the sandbox, a bad mailbox, access denied)
+        ends the step: staff have the lead, and retrying would hold it pending forever."""
         try:
             self._send_email(messages.confirmation_email(lead, self._clinic))
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code not in PERMANENT_REJECTIONS:
+            code = ses_error_code(error)
+            if code not in SES_REFUSALS:
                 raise
             logger.warning(
                 "SES refused the patient's confirmation", extra={"lead_id": lead.id, "error_code": code}
             )
 
     def _send_email(self, email: EmailMessage) -> None:
-        self.ses.send_email(FromEmailAddress=self._clinic.sender, Content={"Raw": {"Data": email.as_bytes()}})
+        self.ses.send_email(
+            FromEmailAddress=self._clinic.sender,
+            Content={"Raw": {"Data": email.as_bytes()}},
+            ConfigurationSetName=self._configuration_set,  # TLS required on every send
+        )
 
-    def sweep(self, seconds_left: Callable[[], float] = lambda: float("inf")) -> tuple[int, int]:
-        """Notify leads the stream never delivered; returns (recovered, failed).
+    def sweep(self, seconds_left: Callable[[], float] = lambda: float("inf")) -> SweepResult:
+        """Notify leads the stream never delivered.
 
         Stops while `seconds_left()` still leaves a whole notification's worth of time.
         """
         now = self._clock()
         cutoff = _iso(now - self._policy.sweep_after_seconds)
-        recovered = failed = 0
+        recovered = failed = refused = 0
         for lead_id in self._store.pending_before(cutoff, self._policy.sweep_batch):
             if seconds_left() < SWEEP_RESERVE_SECONDS:
                 logger.warning("Sweeper stopped for time; the next run continues")
@@ -170,6 +224,10 @@ class LeadNotifier:
                 outcome = self.notify(lead_id)
             except LeadBusy:
                 continue  # a stream delivery is at work on it right now
+            except StaffEmailRefused:
+                failed += 1
+                refused += 1
+                continue
             except Exception as error:  # one lead's failure must not stop the others
                 failed += 1
                 logger.warning(
@@ -182,7 +240,7 @@ class LeadNotifier:
                 logger.warning(
                     "Sweeper recovered a lead the stream had not delivered", extra={"lead_id": lead_id}
                 )
-        return recovered, failed
+        return SweepResult(recovered, failed, refused)
 
 
 def _iso(epoch: float) -> str:

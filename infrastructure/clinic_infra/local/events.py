@@ -64,6 +64,24 @@ class StreamEventSource:
         if self._thread:
             self._thread.join(timeout=10)
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
+    def describe(self) -> dict[str, Any]:
+        """This mapping as Lambda's ListEventSourceMappings describes one (for `clinic doctor`)."""
+        return {
+            "FunctionName": self._function.name,
+            "EventSourceArn": self._arn,
+            "State": "Enabled" if self.running else "Disabled",
+            "StartingPosition": self._starting_position,
+            "BatchSize": self._batch_size,
+            "FilterCriteria": {"Filters": self._filters},
+            "MaximumRetryAttempts": self._max_retries,
+            "BisectBatchOnFunctionError": self._bisect,
+            "DestinationConfig": {"OnFailure": {"Destination": self._on_failure}} if self._on_failure else {},
+        }
+
     def _run(self) -> None:
         positions: dict[str, dict[str, str]] = {}
         while not self._stop.is_set():
@@ -205,6 +223,10 @@ class ScheduledInvoker:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=10)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     def run_once(self) -> Any:
         event = {

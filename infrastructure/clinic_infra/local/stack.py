@@ -8,6 +8,7 @@ template's functions answer through the local gateway.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -157,6 +158,7 @@ class LocalStack:
             local_pages={
                 "/_local/outbox": partial(outbox_page, ACCOUNT_ID, REGION),
                 "/_local/outbox.json": partial(outbox_json, ACCOUNT_ID, REGION),
+                "/_local/stack.json": self._status_page,
                 **docs_pages(render_document()),
             },
             log=partial(self.log, "api"),
@@ -192,6 +194,58 @@ class LocalStack:
                     schedule.start()
                     self._stoppers.append(schedule.stop)
 
+    def status(self) -> dict[str, Any]:
+        """The running stack as CloudFormation and Lambda describe a deployed one: its parameters,
+        resources, functions' configuration, stream mappings and schedules (for `clinic doctor`)."""
+        if self.template is None:
+            raise RuntimeError("the local stack is not running")
+        template = self.template
+        declared = template.document["Resources"]
+        resources = [
+            {
+                "LogicalResourceId": name,
+                "ResourceType": declared[name]["Type"],
+                "PhysicalResourceId": str(ref),
+            }
+            for name, ref in template.refs.items()
+        ] + [
+            {"LogicalResourceId": name, "ResourceType": "AWS::Lambda::Function", "PhysicalResourceId": name}
+            for name in self.functions
+        ]
+        functions, schedules = {}, []
+        for name, spec in template.functions().items():
+            functions[name] = {
+                "FunctionName": name,
+                "Environment": {"Variables": spec.environment},
+                "Layers": [{"Arn": arn} for arn in template.resolve(spec.properties.get("Layers", []))],
+            }
+            for event in spec.events.values():
+                if event["Type"] == "Schedule" and name in self.schedules:
+                    schedule = self.schedules[name]
+                    schedules.append(
+                        {
+                            "FunctionName": name,
+                            "ScheduleExpression": template.resolve(event["Properties"]["Schedule"]),
+                            "PeriodSeconds": schedule.period_seconds,
+                            "State": "ENABLED" if schedule.running else "DISABLED",
+                        }
+                    )
+        parameters = [
+            {"ParameterKey": key, "ParameterValue": ",".join(value) if isinstance(value, list) else value}
+            for key, value in template.parameters.items()
+        ]
+        return {
+            "StackName": template.stack_name,
+            "Parameters": parameters,
+            "StackResources": resources,
+            "Functions": functions,
+            "EventSourceMappings": [source.describe() for source in self.streams.values()],
+            "Schedules": schedules,
+        }
+
+    def _status_page(self) -> tuple[int, str, bytes]:
+        return 200, "application/json", json.dumps(self.status(), indent=1).encode()
+
     def stop(self) -> None:
         while self._stoppers:
             stopper = self._stoppers.pop()
@@ -217,6 +271,7 @@ class LocalStack:
                 f"  HTTP API         {self.api_url}  (try {self.api_url}/articles)",
                 f"  Staff emails     {self.api_url}/_local/outbox  (JSON: {self.api_url}/_local/outbox.json)",
                 f"  API docs         {self.api_url}/docs  (OpenAPI: {self.api_url}/openapi.json)",
+                f"  Stack status     {self.api_url}/_local/stack.json  (check it: clinic doctor --local)",
                 f"  Embedded AWS     {self.aws_url}  (moto; any credentials work with --endpoint-url)",
                 f"    {aws} s3 ls s3://{refs['ContentBucket']}/published/ --recursive",
                 f"    {aws} dynamodb scan --table-name {refs['LeadsTable']}",
