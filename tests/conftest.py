@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import boto3
 import pytest
 from moto import mock_aws
 
 from clinic_infra.provision import provision
 from clinic_infra.template import StackTemplate
+from tests.iam.recording import checked_handler_calls
 
 
 @pytest.fixture
@@ -30,10 +32,17 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def aws(aws_credentials: None) -> Iterator[None]:
     with mock_aws():
+        # A session of the test's own: the clients handlers make from it see the test's hooks.
+        boto3.setup_default_session()
         yield
 
 
 @pytest.fixture
-def stack(aws: None) -> StackTemplate:
-    """Every stateful resource of template.yaml, created in moto from its own definition."""
-    return provision(StackTemplate())
+def stack(aws: None) -> Iterator[StackTemplate]:
+    """Every stateful resource of template.yaml, created in moto from its own definition.
+
+    Each AWS call a handler makes during the test must be one its role allows (tests/iam).
+    """
+    stack = provision(StackTemplate())
+    with checked_handler_calls(stack):
+        yield stack

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from clinic_infra.local.calls import PATIENT_ADDRESS
 from clinic_infra.local.stack import LocalStack
 
 CANARIES = {
@@ -126,6 +127,9 @@ def traced(local_stack: LocalStack, topic_queue: str) -> dict[str, Any]:
         "confirmations": [email for email in emails if email["to"] == CANARIES["email"]],
         "topic": [message["Body"] for message in messages.get("Messages", [])],
         "log": local_stack.config.log_file.read_text(encoding="utf-8"),
+        "aws_calls": local_stack.config.aws_call_log.read_text(encoding="utf-8")
+        if local_stack.config.aws_call_log
+        else "",
     }
 
 
@@ -155,3 +159,10 @@ def test_staff_email_holds_only_what_the_contact_detail_level_allows(traced: dic
     (staff,) = traced["staff"]  # one email, the sweeper sent nothing more
     assert _contains_canary(staff["subject"]) == []
     assert sorted(_contains_canary(staff["text"])) == ["name", "phone"]
+
+
+def test_no_canary_in_the_recording_of_aws_calls(traced: dict[str, Any]) -> None:
+    # The least-privilege check's recording keeps resource names and condition values only;
+    # the patient's address, to which the confirmation went, is recorded as a stand-in.
+    assert PATIENT_ADDRESS in traced["aws_calls"]
+    assert _contains_canary(traced["aws_calls"]) == []

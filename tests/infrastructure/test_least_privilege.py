@@ -18,11 +18,8 @@ UNSCOPABLE = {
     "cloudwatch:PutMetricData",
     "dynamodb:ListStreams",
 }
-# AWS-managed policies a role may attach: logging to its own log group and X-Ray tracing.
-ALLOWED_MANAGED = {
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
-}
+# What every function's role grants Lambda for the function: its own log group, and traces.
+BASICS = {"CreateOwnLogStreams", "WriteOwnLogEvents", "Trace"}
 SAM_CRUD_TEMPLATES = {
     "DynamoDBCrudPolicy",
     "S3CrudPolicy",
@@ -69,9 +66,28 @@ def test_wildcard_resources_only_for_actions_aws_cannot_scope(translated: dict[s
         assert actions <= UNSCOPABLE, f"{role} allows {actions - UNSCOPABLE} on every resource"
 
 
-def test_roles_attach_only_logging_and_tracing_managed_policies(translated: dict[str, Any]) -> None:
+def test_no_role_attaches_a_managed_policy(template: dict[str, Any], translated: dict[str, Any]) -> None:
+    """SAM gives a function without a Role one with AWSLambdaBasicExecutionRole, which may write to
+    every log group in the account; each function names a role of its own instead."""
+    for name, function in resources_of_type(template, "AWS::Serverless::Function").items():
+        assert "Role" in function["Properties"], f"{name} would get SAM's generated role"
     for name, role in resources_of_type(translated, "AWS::IAM::Role").items():
-        assert set(_managed_arns(role)) <= ALLOWED_MANAGED, name
+        assert _managed_arns(role) == [], name
+
+
+def test_each_role_logs_only_to_its_own_functions_log_group(translated: dict[str, Any]) -> None:
+    for function in resources_of_type(translated, "AWS::Lambda::Function").values():
+        log_group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        group = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${" + log_group + "}"
+        statements = _by_sid(translated, role)
+        assert statements["CreateOwnLogStreams"]["Resource"] == [
+            {"Fn::Sub": group},
+            {"Fn::Sub": group + ":log-stream:*"},
+        ]
+        assert statements["WriteOwnLogEvents"]["Resource"] == {"Fn::Sub": group + ":log-stream:*"}
+        logging = [s for s in statements.values() if str(_as_list(s["Action"])[0]).startswith("logs:")]
+        assert len(logging) == 2, role
 
 
 def test_no_sam_crud_policy_templates(template: dict[str, Any]) -> None:
@@ -83,7 +99,11 @@ def test_no_sam_crud_policy_templates(template: dict[str, Any]) -> None:
 
 @pytest.fixture
 def articles_statements(translated: dict[str, Any]) -> list[dict[str, Any]]:
-    return [statement for role, statement in _statements(translated) if role == "ArticlesFunctionRole"]
+    return [
+        statement
+        for role, statement in _statements(translated)
+        if role == "ArticlesFunctionRole" and statement["Sid"] not in BASICS
+    ]
 
 
 def test_articles_function_may_only_read_published_objects(articles_statements: list[dict[str, Any]]) -> None:
@@ -103,11 +123,11 @@ def _by_sid(translated: dict[str, Any], role: str) -> dict[str, dict[str, Any]]:
 
 def test_consultations_function_writes_only_its_tables(translated: dict[str, Any]) -> None:
     statements = _by_sid(translated, "ConsultationsFunctionRole")
-    assert set(statements) == {
+    assert set(statements) == BASICS | {
         "PutNewLeads",
         "CountRequestsAndClaimIdempotencyKeys",
         "ReadClientHashKey",
-        "UseDataKeyThroughDynamoDBAndSecretsManager",
+        "DecryptThroughDynamoDBAndSecretsManager",
     }
     assert statements["PutNewLeads"]["Action"] == "dynamodb:PutItem"
     assert statements["PutNewLeads"]["Resource"] == {"Fn::GetAtt": ["LeadsTable", "Arn"]}
@@ -115,7 +135,8 @@ def test_consultations_function_writes_only_its_tables(translated: dict[str, Any
     assert sorted(guard["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     assert guard["Resource"] == {"Fn::GetAtt": ["GuardTable", "Arn"]}
     assert statements["ReadClientHashKey"]["Resource"] == {"Ref": "ClientHashSecret"}
-    kms = statements["UseDataKeyThroughDynamoDBAndSecretsManager"]
+    kms = statements["DecryptThroughDynamoDBAndSecretsManager"]
+    assert kms["Action"] == "kms:Decrypt"  # neither service encrypts or makes keys as the caller
     assert kms["Resource"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
     assert "kms:ViaService" in kms["Condition"]["StringEquals"]
 
@@ -143,7 +164,6 @@ def test_notifier_reads_only_the_leads_stream_and_marks_only_leads(translated: d
     assert statements["DeadLetterFailedBatches"]["Resource"] == {
         "Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]
     }
-    assert statements["WriteOwnLogs"]["Resource"] == {"Fn::GetAtt": ["NotifierLogGroup", "Arn"]}
     sending = statements["SendFromTheClinicAddress"]
     assert sending["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "SenderEmailAddress"}}}
     # The account's identities (the sender's, and the recipients' in the SES sandbox) and the

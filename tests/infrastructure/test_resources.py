@@ -16,12 +16,18 @@ NAME_PROPERTIES = {
     "QueueName",
     "LogGroupName",
     "RoleName",
+    "AlarmName",
 }
 
 
 def test_no_resource_has_a_hard_coded_name(template: dict[str, Any]) -> None:
+    """Two stacks in one account never collide: a name is CloudFormation's, or <stack>/<what>
+    (which the data key's policy relies on: a stack name cannot hold "/")."""
     for name, resource in template["Resources"].items():
-        assert not NAME_PROPERTIES & set(resource.get("Properties", {})), name
+        for prop in NAME_PROPERTIES & set(resource.get("Properties", {})):
+            value = resource["Properties"][prop]
+            assert isinstance(value, dict), f"{name}.{prop} is hard-coded"
+            assert str(value.get("Fn::Sub", "")).startswith("${AWS::StackName}/"), f"{name}.{prop}"
 
 
 def test_every_function_runs_python313_on_arm64_with_the_powertools_layer(template: dict[str, Any]) -> None:

@@ -17,11 +17,11 @@ Hooks = Callable[..., None]
 
 @pytest.fixture
 def boto_hooks(aws: None) -> Iterator[Hooks]:
-    """Register botocore event hooks on the default session, before handlers create their clients.
+    """Register botocore event hooks on the test's default session (the `aws` fixture's), before
+    handlers create their clients.
 
     `first=True` runs the hook before moto's own `before-send` handler, to inject faults.
     """
-    boto3.setup_default_session()
     session = boto3.DEFAULT_SESSION
     assert session is not None
     registered: list[tuple[str, Callable[..., Any]]] = []

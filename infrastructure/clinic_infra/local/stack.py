@@ -22,6 +22,7 @@ from typing import Any, TextIO
 import boto3
 
 from clinic_infra.local.aws import EmbeddedAws
+from clinic_infra.local.calls import CALL_LOG_ENV
 from clinic_infra.local.docs import docs_pages
 from clinic_infra.local.events import ScheduledInvoker, StreamEventSource, rate_seconds
 from clinic_infra.local.functions import LocalFunction
@@ -54,6 +55,8 @@ class DevConfig:
     concurrency: int = DEFAULT_CONCURRENCY
     # Resources are named after it; stacks in one process share moto's backends.
     stack_name: str = "clinic-local"
+    # The tests' least-privilege check: each function's AWS calls, recorded here (off if None).
+    aws_call_log: Path | None = None
 
 
 class LocalStack:
@@ -100,6 +103,7 @@ class LocalStack:
             # botocore would send DynamoDB calls to an account-specific host moto does not answer.
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             "CLINIC_ACCOUNT_ID": ACCOUNT_ID,
+            **({CALL_LOG_ENV: str(self.config.aws_call_log)} if self.config.aws_call_log else {}),
         }
 
     def local_parameters(self) -> dict[str, Any]:

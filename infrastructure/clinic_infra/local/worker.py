@@ -16,6 +16,8 @@ import traceback
 import uuid
 from typing import Any
 
+from clinic_infra.local.calls import record_worker_calls
+
 
 class LocalContext:
     """The attributes of Lambda's context object that handlers and Powertools read."""
@@ -47,6 +49,7 @@ def main() -> None:
         results.write(json.dumps(message, default=str) + "\n")
         results.flush()
 
+    record_worker_calls(os.environ.get("AWS_LAMBDA_FUNCTION_NAME", handler_path), os.environ)
     try:
         handler = _load(handler_path)
     except Exception as error:  # an init error, as Lambda reports Runtime.ImportModuleError
