@@ -17,7 +17,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 PYTEST_LINT := CLINIC_CHECKOV=$(CHECKOV) $(BIN)/pytest -m lint tests/infrastructure
 PYTEST := $(BIN)/pytest -m "not lint"
 
-.PHONY: help dev test unit integration e2e lint format bench build deploy clean screenshot
+.PHONY: help dev test unit integration e2e lint format bench load build deploy clean screenshot
 
 help:  ## list the targets
 	@awk -F ':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,9 @@ format: $(INSTALLED)  ## apply ruff's formatting and its safe fixes
 
 bench: $(INSTALLED)  ## measure cold imports, warm latency, AWS calls and cost per route (not a test)
 	$(BIN)/python -m bench.run
+
+load: $(INSTALLED)  ## 500 consultation requests through a local stack of its own, then check each lead (not a test)
+	$(BIN)/python -m clinic_infra.local.load
 
 screenshot: $(INSTALLED) $(CHROMIUM)  ## refresh docs/example-site.png from a browser run
 	CLINIC_SCREENSHOT_DIR=docs $(BIN)/pytest tests/e2e/test_browser.py -k screenshot

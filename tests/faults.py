@@ -2,6 +2,8 @@
 
 `inject(hooks, "dynamodb.TransactWriteItems", fault)` installs a fault ahead of moto.
 - `aws_error` answers like Stubber does (at `before-call`): the service is never reached.
+- `cancelled` answers a TransactWriteItems with TransactionCanceledException and the
+  per-item CancellationReasons DynamoDB gives (e.g. TransactionConflict under contention).
 - `unreachable` fails every connection attempt (at `before-send`), so botocore's own retries
   run and give up.
 - `lost_response` lets the first attempt reach moto and be applied, then loses its answer,
@@ -31,7 +33,9 @@ def inject(register: Callable[..., None], operation: str, fault: Fault) -> Fault
     return fault
 
 
-def aws_error(code: str, status: int = 400, *, times: int | None = None) -> Fault:
+def aws_error(
+    code: str, status: int = 400, *, times: int | None = None, extra: dict[str, Any] | None = None
+) -> Fault:
     """The service answers with error `code` (`times` times, then normally)."""
     fault = Fault("before-call", lambda **_: None)
 
@@ -42,11 +46,18 @@ def aws_error(code: str, status: int = 400, *, times: int | None = None) -> Faul
         parsed = {
             "Error": {"Code": code, "Message": "injected fault"},
             "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "fault"},
+            **(extra or {}),
         }
         return AWSResponse("https://fault.invalid", status, {}, None), parsed  # type: ignore[arg-type]
 
     fault.hook = hook
     return fault
+
+
+def cancelled(*reasons: str, times: int = 1) -> Fault:
+    """TransactWriteItems cancelled with one CancellationReasons code per item, `times` times."""
+    extra = {"CancellationReasons": [{"Code": reason} for reason in reasons]}
+    return aws_error("TransactionCanceledException", times=times, extra=extra)
 
 
 def unreachable() -> Fault:

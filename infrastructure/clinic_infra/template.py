@@ -48,6 +48,8 @@ class FunctionSpec:
     environment: dict[str, str]
     events: dict[str, dict[str, Any]]
     properties: dict[str, Any] = field(repr=False)
+    # ReservedConcurrentExecutions: the most containers Lambda runs at once; None when unset.
+    reserved_concurrency: int | None = None
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -267,6 +269,7 @@ class StackTemplate:
         for logical_id, resource in self.of_type("AWS::Serverless::Function").items():
             properties = _merge(globals_, resource.get("Properties", {}))
             variables = self.resolve(properties.get("Environment", {}).get("Variables", {}))
+            reserved = self.resolve(properties.get("ReservedConcurrentExecutions"))
             specs[logical_id] = FunctionSpec(
                 logical_id=logical_id,
                 handler=properties["Handler"],
@@ -275,6 +278,7 @@ class StackTemplate:
                 environment={key: str(value) for key, value in variables.items()},
                 events=properties.get("Events", {}),
                 properties=properties,
+                reserved_concurrency=None if reserved is None else int(reserved),
             )
         return specs
 

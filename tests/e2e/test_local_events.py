@@ -166,3 +166,58 @@ def test_rate_expressions() -> None:
     assert rate_seconds("rate(1 hour)") == 3600
     with pytest.raises(ValueError, match="unsupported"):
         rate_seconds("cron(0 12 * * ? *)")
+
+
+def test_leads_after_a_cancelled_transaction_are_still_delivered(
+    aws_url: str, table: tuple[str, str], dead_letters: tuple[str, str], tmp_path: Path
+) -> None:
+    # moto rolls a cancelled transaction back by swapping in a copy of the table, stream shard
+    # included; a mapping that followed its old shard iterator would never see another record.
+    name, stream = table
+    dynamodb = _client(aws_url, "dynamodb")
+    mapping = _mapping(aws_url, stream, tmp_path / "log", dead_letters[1])
+    mapping.start()
+    try:
+        dynamodb.put_item(TableName=name, Item={"pk": {"S": "before"}})
+        assert _batches(tmp_path / "log", 1) == [["before"]]
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": name, "Item": {"pk": {"S": "rolled-back"}}}},
+                    {
+                        "Put": {
+                            "TableName": name,
+                            "Item": {"pk": {"S": "before"}},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        dynamodb.put_item(TableName=name, Item={"pk": {"S": "after"}})
+        assert _batches(tmp_path / "log", 2) == [["before"], ["after"]]
+    finally:
+        mapping.stop()
+
+
+def test_batch_size_counts_the_records_that_pass_the_filter(
+    aws_url: str, table: tuple[str, str], dead_letters: tuple[str, str], tmp_path: Path
+) -> None:
+    name, stream = table
+    dynamodb = _client(aws_url, "dynamodb")
+    for number in range(12):
+        key = {"pk": {"S": f"lead-{number:02}"}}
+        dynamodb.put_item(TableName=name, Item=key)
+        for step in range(3):  # what the notifier's marks add to the stream: MODIFYs
+            dynamodb.update_item(
+                TableName=name,
+                Key=key,
+                UpdateExpression="SET step = :step",
+                ExpressionAttributeValues={":step": {"N": str(step)}},
+            )
+    mapping = _mapping(aws_url, stream, tmp_path / "log", dead_letters[1])
+    mapping.start()
+    try:
+        batches = _batches(tmp_path / "log", 2)
+    finally:
+        mapping.stop()
+    assert batches == [[f"lead-{number:02}" for number in range(10)], ["lead-10", "lead-11"]]

@@ -398,6 +398,26 @@ def test_two_racing_identical_requests_store_one_lead(stack: StackTemplate, boto
     assert len(_leads(stack)) == 1
 
 
+@pytest.mark.parametrize(
+    ("key", "reasons"),
+    [
+        ("contended", ("None", "TransactionConflict", "None")),  # another write on the key's claim
+        (None, ("TransactionConflict", "None")),  # the same client's rate counter, at the same time
+    ],
+)
+def test_a_transaction_conflict_is_retried_and_stores_one_lead(
+    boto_hooks: Hooks, post: Post, stack: StackTemplate, key: str | None, reasons: tuple[str, ...]
+) -> None:
+    # DynamoDB cancels a transaction that meets another on one item; the embedded DynamoDB,
+    # taking one request at a time, never does, so this is the only place it is shown.
+    fault = faults.inject(boto_hooks, "dynamodb.TransactWriteItems", faults.cancelled(*reasons))
+    response = post(VALID, key=key)
+    assert len(fault.calls) == 2  # cancelled once, then carried out
+    assert response["statusCode"] == 201
+    (lead,) = _leads(stack)
+    assert lead["id"] == _json(response)["id"]
+
+
 # ---------------------------------------------------------------- dependency failure
 
 

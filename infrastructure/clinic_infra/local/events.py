@@ -15,16 +15,25 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from clinic_infra.local.functions import InvocationError, LocalFunction
 from clinic_infra.streams import lambda_record, passes_filters, stream_event
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_dynamodbstreams.literals import ShardIteratorTypeType
     from mypy_boto3_sqs import SQSClient
 
 Log = Callable[[str], None]
+
+
+class ShardPosition(TypedDict, total=False):
+    """Where a shard is read from next: an iterator to follow, or a checkpoint to ask one for."""
+
+    ShardIterator: str
+    ShardIteratorType: ShardIteratorTypeType
+    SequenceNumber: str
 
 
 class StreamEventSource:
@@ -87,32 +96,53 @@ class StreamEventSource:
         }
 
     def _run(self) -> None:
-        iterators: dict[str, str | None] = {}
+        positions: dict[str, ShardPosition] = {}
         while not self._stop.is_set():
+            backlog = False
             try:
-                self._discover_shards(iterators)
-                for shard_id, iterator in list(iterators.items()):
-                    if iterator:
-                        iterators[shard_id] = self._poll(iterator)
+                self._discover_shards(positions)
+                for shard_id, position in list(positions.items()):
+                    positions[shard_id], read = self._poll(shard_id, position)
+                    backlog = backlog or read
             except Exception as error:  # keep polling, as Lambda's poller does
                 self._log(f"stream poll failed: {type(error).__name__}: {error}")
-            self._stop.wait(self._poll_seconds)
+            if not backlog:
+                self._stop.wait(self._poll_seconds)
 
-    def _discover_shards(self, iterators: dict[str, str | None]) -> None:
+    def _discover_shards(self, positions: dict[str, ShardPosition]) -> None:
         description = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]
         for shard in description["Shards"]:
-            if shard["ShardId"] not in iterators:
-                iterators[shard["ShardId"]] = self._streams.get_shard_iterator(
-                    StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType=self._starting_position
-                )["ShardIterator"]
+            if shard["ShardId"] not in positions:
+                positions[shard["ShardId"]] = {"ShardIteratorType": self._starting_position}
 
-    def _poll(self, iterator: str) -> str | None:
-        response = self._streams.get_records(ShardIterator=iterator, Limit=self._batch_size)
+    def _poll(self, shard_id: str, position: ShardPosition) -> tuple[ShardPosition, bool]:
+        """Deliver what the shard holds after `position`, in batches of the filtered records.
+
+        Each poll asks for a new iterator at the last sequence number read (a checkpoint, as
+        Lambda keeps) rather than following NextShardIterator: moto replaces a table's stream
+        shard when it rolls back a cancelled transaction, and an old iterator would read the
+        abandoned shard forever. Filtering comes before batching, as in Lambda, so BatchSize
+        counts records that pass the FilterCriteria.
+        """
+        iterator = position.get("ShardIterator") or self._checkpoint_iterator(shard_id, position)
+        response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
         records = [lambda_record(record, self._arn) for record in response.get("Records", [])]
         wanted = [record for record in records if passes_filters(record, self._filters)]
-        if wanted:
-            self._deliver(wanted)
-        return response.get("NextShardIterator")
+        for start in range(0, len(wanted), self._batch_size):
+            self._deliver(wanted[start : start + self._batch_size])
+        if not records:
+            if position.get("ShardIteratorType") == "LATEST" or "ShardIterator" in position:
+                # Nothing read yet from LATEST: no sequence number to return to, so follow on.
+                return {"ShardIterator": response["NextShardIterator"]}, False
+            return position, False
+        last = records[-1]["dynamodb"]["SequenceNumber"]
+        return {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}, True
+
+    def _checkpoint_iterator(self, shard_id: str, position: ShardPosition) -> str:
+        sequence = {"SequenceNumber": position["SequenceNumber"]} if "SequenceNumber" in position else {}
+        return self._streams.get_shard_iterator(
+            StreamArn=self._arn, ShardId=shard_id, ShardIteratorType=position["ShardIteratorType"], **sequence
+        )["ShardIterator"]
 
     def _deliver(self, records: list[dict[str, Any]], attempt: int = 0) -> None:
         """Invoke until every record succeeded, or the batch's retries are spent."""

@@ -3,8 +3,10 @@
 It follows what the deployed API does: the route table and CORS come from template.yaml,
 headers are lower-cased, repeated headers and query parameters are joined with commas,
 non-text bodies arrive base64-encoded, unknown routes answer `{"message":"Not Found"}`
-without invoking anything, and a failed function answers
-`{"message":"Internal Server Error"}`.
+without invoking anything, and a failed or throttled function answers
+`{"message":"Internal Server Error"}` (AWS documents a Lambda throttle behind API Gateway
+as an internal server error: Lambda's 429 is not passed on). Each connection has a thread
+of its own, so requests are served concurrently, as API Gateway does.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from clinic_infra.local.functions import InvocationError
+from clinic_infra.local.functions import FunctionThrottled, InvocationError
 from clinic_infra.template import HttpRoute
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -223,6 +225,9 @@ class LocalGateway:
 
 class _GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops connections in a burst (the client then
+    # waits a second to resend its SYN); API Gateway accepts them.
+    request_queue_size = 128
     gateway: LocalGateway
 
 
@@ -307,6 +312,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         event = gateway.build_event(route, parameters, method, path, query, self.headers, body, source_ip)
         try:
             status, headers, payload = gateway.to_http(gateway.invoke(route.function, event))
+        except FunctionThrottled as error:
+            gateway.log(f"{route.function} throttled (TooManyRequestsException): {error}")
+            self._message(500, "Internal Server Error", self._cors_headers())
+            return 500
         except (InvocationError, ValueError, TypeError) as error:
             gateway.log(f"{route.function} failed: {error}")
             self._message(500, "Internal Server Error", self._cors_headers())

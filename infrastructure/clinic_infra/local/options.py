@@ -6,6 +6,16 @@ import argparse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
+# Containers per function: the concurrency quota a new AWS account starts with, so a burst a
+# fresh account would throttle is throttled here too (locally the ceiling is per function).
+DEFAULT_CONCURRENCY = 10
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def add_dev_options(parser: argparse.ArgumentParser) -> None:
@@ -29,4 +39,12 @@ def add_dev_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SECONDS",
         help="run the sweeper this often instead of the template's schedule (15 minutes)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help="containers (worker processes) each function may run at once, as Lambda's concurrency;"
+        f" a request beyond them is throttled (default {DEFAULT_CONCURRENCY})",
     )

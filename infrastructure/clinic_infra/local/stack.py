@@ -19,16 +19,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from moto.server import ThreadedMotoServer
-
 from clinic.articles.published import PUBLISHED_PREFIX
 from clinic_infra.aws import ClientFactory
+from clinic_infra.local.aws import EmbeddedAws
 from clinic_infra.local.calls import CALL_LOG_ENV
 from clinic_infra.local.docs import docs_pages
 from clinic_infra.local.events import ScheduledInvoker, StreamEventSource, rate_seconds
 from clinic_infra.local.functions import LocalFunction
 from clinic_infra.local.gateway import CorsConfig, LocalGateway
-from clinic_infra.local.options import ROOT
+from clinic_infra.local.options import DEFAULT_CONCURRENCY, ROOT
 from clinic_infra.local.outbox import outbox_json, outbox_page
 from clinic_infra.local.site import SiteServer
 from clinic_infra.openapi import render_document
@@ -53,6 +52,9 @@ class DevConfig:
     log_file: Path | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     sweep_every: float | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    # Resources are named after it; stacks in one process share moto's backends.
+    stack_name: str = "clinic-local"
     # The tests' least-privilege check: each function's AWS calls, recorded here (off if None).
     aws_call_log: Path | None = None
 
@@ -113,16 +115,23 @@ class LocalStack:
         }
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
-        return self.functions[function].invoke(event)
+        """As API Gateway invokes: synchronously, so a function at its concurrency is throttled."""
+        return self.functions[function].invoke(event, throttle=True)
+
+    def concurrency_of(self, reserved: int | None) -> int:
+        """Containers a function may run: --concurrency, or less when it reserves less."""
+        return self.config.concurrency if reserved is None else min(reserved, self.config.concurrency)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
-        moto = ThreadedMotoServer(ip_address=self.config.host, port=self.config.aws_port, verbose=False)
+        moto = EmbeddedAws(ip_address=self.config.host, port=self.config.aws_port, verbose=False)
         moto.start()
         self._stoppers.append(moto.stop)
 
-        template = StackTemplate(self.local_parameters(), region=REGION, account_id=ACCOUNT_ID)
+        template = StackTemplate(
+            self.local_parameters(), stack_name=self.config.stack_name, region=REGION, account_id=ACCOUNT_ID
+        )
         provision(template, self.client)
         self.template = template
 
@@ -135,7 +144,8 @@ class LocalStack:
 
         environment = self.function_environment()
         for name, spec in template.functions().items():
-            self.functions[name] = LocalFunction(spec, environment, self.log)
+            concurrency = self.concurrency_of(spec.reserved_concurrency)
+            self.functions[name] = LocalFunction(spec, environment, self.log, concurrency)
             self._stoppers.append(self.functions[name].stop)
 
         self._start_event_sources(template)
@@ -268,6 +278,8 @@ class LocalStack:
                 f"    {aws} s3 ls s3://{refs['ContentBucket']}/{PUBLISHED_PREFIX} --recursive",
                 f"    {aws} dynamodb scan --table-name {refs['LeadsTable']}",
                 f"  Schedules        {sweep or 'none'}",
+                f"  Concurrency      up to {self.config.concurrency} containers per function"
+                " (beyond that the API answers as Lambda throttles: 500)",
                 "Stop with Ctrl-C.",
                 "",
             ]
@@ -300,6 +312,7 @@ def run_dev(args: argparse.Namespace) -> int:
         log_file=args.log_file,
         parameters=_parameters(args.parameter),
         sweep_every=args.sweep_every,
+        concurrency=args.concurrency,
     )
     stack = LocalStack(config)
     stopped = threading.Event()
