@@ -56,6 +56,7 @@ ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": "bench",
     "POWERTOOLS_SERVICE_NAME": "bench",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as template.yaml's Globals set it
     "CONTENT_BUCKET": "bench-content",
     "SITE_BASE_URL": "https://www.example-clinic.com",
     "CACHE_TTL_SECONDS": "60",

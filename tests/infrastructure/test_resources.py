@@ -182,3 +182,9 @@ def test_local_stacks_refuse_parameter_values_cloudformation_would_refuse() -> N
         "https://a.example",
         "http://127.0.0.1:8000",
     ]
+
+
+def test_no_cold_start_scans_installed_packages_for_pydantic_plugins(template: dict[str, Any]) -> None:
+    # pydantic reads every distribution's entry points on its first model unless told not to.
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
