@@ -216,7 +216,9 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
-class _Context:
+class LambdaContext:
+    """The context attributes Powertools reads (the real object exists only inside Lambda)."""
+
     function_name = "bench"
     memory_limit_in_mb = 256
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
@@ -254,7 +256,7 @@ def main() -> int:
         handler = module.lambda_handler
     else:
         handler = case["bare"]
-    answer = handler(case["event"](), _Context())
+    answer = handler(case["event"](), LambdaContext())
     if not case["expect"](answer):
         print(f"unexpected answer from {side} {case_name}: {answer}", file=sys.stderr)
         return 1

@@ -36,6 +36,7 @@ from botocore.stub import Stubber
 
 from bench import baselines
 from bench.bill import Invocations, LineItem, Stack, cpu_scaled_ms, load_toml, monthly_bill, monthly_usage
+from bench.cold import LambdaContext as Context
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDLERS = ["clinic.articles.handler", "clinic.consultations.handler", "clinic.notifications.handler"]
@@ -241,16 +242,6 @@ def http_event(route: Route) -> dict[str, Any]:
     if route.body is not None:
         event["body"] = route.body
     return event
-
-
-class Context:
-    function_name = "bench"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:

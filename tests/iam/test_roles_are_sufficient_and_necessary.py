@@ -35,6 +35,7 @@ from clinic_infra.local.calls import PATIENT_ADDRESS, recording_hook
 from clinic_infra.provision import provision
 from clinic_infra.publish import publish
 from clinic_infra.template import StackTemplate
+from tests.conftest import FAKE_AWS_ENVIRONMENT
 from tests.helpers import FakeLambdaContext, http_event
 from tests.iam.authorization import Binding, requests_by_function
 from tests.iam.evaluator import Request, grants, statement_allows
@@ -104,16 +105,8 @@ def _scenario(monkeypatch: pytest.MonkeyPatch) -> Recording:
 
 @pytest.fixture(scope="module")
 def recording() -> Iterator[Recording]:
-    credentials = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    }
     with pytest.MonkeyPatch.context() as monkeypatch:
-        for name, value in credentials.items():
+        for name, value in FAKE_AWS_ENVIRONMENT.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
         monkeypatch.delenv("AWS_PROFILE", raising=False)
