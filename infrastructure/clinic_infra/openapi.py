@@ -92,9 +92,9 @@ def _add_parameters(paths: dict[str, Any]) -> None:
                 operation["parameters"] = [*operation.get("parameters", []), IF_NONE_MATCH]
 
 
-def _polish_responses(operation: dict[str, Any]) -> None:
+def _polish_responses(method: str, operation: dict[str, Any]) -> None:
     for status, response in operation["responses"].items():
-        if status in NO_BODY:
+        if status in NO_BODY or method == "head":  # HEAD answers as GET would, without the body
             response.pop("content", None)
         headers = RESPONSE_HEADERS.get(status)
         if headers:
@@ -132,8 +132,8 @@ def build_document() -> dict[str, Any]:
     paths["/consultations"]["post"]["requestBody"] = _consultation_body(schemas)
     _add_parameters(paths)
     for operations in paths.values():
-        for operation in operations.values():
-            _polish_responses(operation)
+        for method, operation in operations.items():
+            _polish_responses(method, operation)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": version("clinic-backend"), "description": DESCRIPTION},

@@ -207,3 +207,13 @@ def test_methods_no_route_declares_are_404_like_any_unknown_route(gateway: Local
     status, _, payload = request(gateway, method, "/tags")
     assert status == 404
     assert json.loads(payload) == {"message": "Not Found"}
+
+
+def test_head_reaches_the_head_route_and_answers_without_a_body(gateway: LocalGateway) -> None:
+    status, headers, payload = request(gateway, "HEAD", "/articles/some-slug")
+    assert status == 200
+    assert headers["x-function"] == "EchoFunction"  # the function ran, for the HEAD route
+    assert payload == b""
+    assert int(headers["content-length"]) > 0  # what the function answered, as GET would send it
+    status, _, payload = request(gateway, "HEAD", "/consultations")  # no HEAD route there
+    assert (status, payload) == (404, b"")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from clinic_infra.local.stack import LocalStack
 
@@ -34,6 +37,21 @@ def test_local_api_serves_an_article_with_its_body(local_stack: LocalStack) -> N
     assert article["title"] == "Ketamine infusions for chronic pain"
     assert "<h2>" in article["body_html"]
     assert headers["ETag"]
+
+
+def test_local_api_answers_head_on_article_routes_as_get_without_a_body(local_stack: LocalStack) -> None:
+    url = f"{local_stack.api_url}/articles/ketamine-for-chronic-pain"
+    _, got, _ = _get(url)
+    request = urllib.request.Request(url, method="HEAD")  # noqa: S310 - local URL
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        assert response.status == 200
+        assert response.headers["ETag"] == got["ETag"]
+        assert response.headers["Cache-Control"] == got["Cache-Control"]
+        assert response.read() == b""
+    revalidate = urllib.request.Request(url, method="HEAD", headers={"If-None-Match": f"W/{got['ETag']}"})  # noqa: S310
+    with pytest.raises(urllib.error.HTTPError) as not_modified:  # urllib raises for a 304
+        urllib.request.urlopen(revalidate, timeout=30)  # noqa: S310
+    assert not_modified.value.code == 304
 
 
 def test_local_api_answers_unknown_routes_as_api_gateway_does(local_stack: LocalStack) -> None:

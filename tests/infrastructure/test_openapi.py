@@ -25,10 +25,26 @@ def test_document_covers_every_route_the_template_deploys() -> None:
 def test_every_error_status_is_documented_with_the_envelope() -> None:
     for path, operations in build_document()["paths"].items():
         for method, operation in operations.items():
+            if method == "head":
+                continue  # no body at all (test_head_operations_document_no_bodies)
             for status, response in operation["responses"].items():
                 if int(status) >= 400:
                     schema = response["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/ErrorEnvelope"}, (method, path, status)
+
+
+def test_every_read_route_is_documented_for_head_as_get_without_bodies() -> None:
+    paths = build_document()["paths"]
+    for path, operations in paths.items():
+        if "get" not in operations:
+            continue
+        get, head = operations["get"], operations.get("head")
+        assert head is not None, f"HEAD {path} is not documented"
+        assert set(head["responses"]) == set(get["responses"]), path
+        assert head["parameters"] == get["parameters"], path
+        for status, response in head["responses"].items():
+            assert "content" not in response, (path, status)
+            assert response.get("headers") == get["responses"][status].get("headers"), (path, status)
 
 
 def test_consultation_body_and_idempotency_key_are_documented() -> None:

@@ -53,15 +53,25 @@ def api(stack: StackTemplate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     """GET through the articles handler, after publishing the test content into moto."""
     publish(_content(tmp_path), stack.refs["ContentBucket"], say=lambda _: None)
     handler = load_handler(stack, "ArticlesFunction", monkeypatch)
-    routes = {route.path: route for route in stack.http_routes() if route.function == "ArticlesFunction"}
+    routes: dict[str, set[str]] = {}
+    for route in stack.http_routes():
+        if route.function == "ArticlesFunction":
+            routes.setdefault(route.path, set()).add(route.method)
 
     def get(
-        path: str, *, query: dict[str, str] | None = None, headers: dict[str, str] | None = None
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        method: str = "GET",
     ) -> dict[str, Any]:
         route = "/articles/{slug}" if path.startswith("/articles/") else path
         assert route in routes
+        assert method in routes[route], f"the template deploys no {method} {route}"
         parameters = {"slug": path.removeprefix("/articles/")} if route == "/articles/{slug}" else None
-        event = http_event("GET", path, route=route, query=query, headers=headers, path_parameters=parameters)
+        event = http_event(
+            method, path, route=route, query=query, headers=headers, path_parameters=parameters
+        )
         return invoke(handler, event)
 
     return get
@@ -182,6 +192,50 @@ def test_strong_etag_and_if_none_match_give_304(api: Get) -> None:
     assert (
         api("/articles", headers={"If-None-Match": f'"x", {listed["headers"]["ETag"]}'})["statusCode"] == 304
     )
+
+
+@pytest.mark.parametrize(
+    "if_none_match",
+    [
+        "W/{etag}",  # RFC 9110 8.8.3.2: If-None-Match uses the weak comparison
+        '"a", W/{etag}',
+        '"a",{etag}',
+        "*",
+    ],
+)
+def test_weak_listed_and_wildcard_if_none_match_give_304(api: Get, if_none_match: str) -> None:
+    for path in ("/articles", "/articles/article-02"):
+        etag = api(path)["headers"]["ETag"]
+        again = api(path, headers={"If-None-Match": if_none_match.format(etag=etag)})
+        assert again["statusCode"] == 304, (path, if_none_match)
+        assert again["body"] == ""
+        assert again["headers"]["ETag"] == etag
+
+
+def test_if_none_match_naming_other_etags_gets_the_article(api: Get) -> None:
+    assert api("/articles/article-02", headers={"If-None-Match": 'W/"stale", "other"'})["statusCode"] == 200
+
+
+@pytest.mark.parametrize("path", ["/articles", "/articles/article-03", "/tags", "/feed.json", "/sitemap.xml"])
+def test_head_answers_as_get_without_a_body(api: Get, path: str) -> None:
+    got = api(path)
+    head = api(path, method="HEAD")
+    assert head["statusCode"] == 200
+    assert head["body"] == ""
+    assert got["body"] != ""
+    for header in ("ETag", "Cache-Control", "Content-Type"):
+        assert head["headers"][header] == got["headers"][header], header
+    revalidated = api(path, method="HEAD", headers={"If-None-Match": got["headers"]["ETag"]})
+    assert revalidated["statusCode"] == 304
+
+
+def test_head_of_a_missing_or_moved_article_answers_its_status_without_a_body(api: Get) -> None:
+    missing = api("/articles/no-such-article", method="HEAD")
+    assert (missing["statusCode"], missing["body"]) == (404, "")
+    assert missing["headers"]["Cache-Control"] == "no-store"
+    moved = api("/articles/old-name", method="HEAD")
+    assert (moved["statusCode"], moved["body"]) == (301, "")
+    assert moved["headers"]["Location"].endswith("/articles/article-01")
 
 
 def test_article_answers_carry_the_configured_cache_control(api: Get) -> None:

@@ -113,19 +113,22 @@ def _documented(model: Any, *errors: int, media_type: str = JSON) -> dict[int, O
     }
 
 
+# Every read route answers HEAD as well: link checkers and CDNs ask with HEAD before (or instead of) GET.
+READ_METHODS = ["GET", "HEAD"]
 SlugParam = Annotated[str, Path(description="The article's slug (or an old alias of it).")]
 _SLUG = re.compile(SLUG_PATTERN)
 
 
-@get_with_query(app, "/articles", ListQuery, responses=_documented(ArticlePage, 422))
+@get_with_query(app, "/articles", ListQuery, responses=_documented(ArticlePage, 422), head=True)
 def list_articles() -> Response[str]:
     query = query_parameters(app, ListQuery)
     page = catalog().page(now=_now(), limit=query.limit, cursor=query.cursor, tag=query.tag)
     return cacheable(page.model_dump_json())
 
 
-@app.get(
+@app.route(
     "/articles/<slug>",
+    method=READ_METHODS,
     responses={
         **_documented(Article, 404),
         301: {"description": "Moved: an old slug; Location names the article"},
@@ -146,12 +149,12 @@ def get_article(slug: SlugParam) -> Response[str]:
     return cacheable(found.model_dump_json())
 
 
-@app.get("/tags", responses=_documented(TagList))
+@app.route("/tags", method=READ_METHODS, responses=_documented(TagList))
 def list_tags() -> Response[str]:
     return cacheable(catalog().tags(_now()).model_dump_json())
 
 
-@app.get("/feed.json", responses=_documented(dict, media_type="application/feed+json"))
+@app.route("/feed.json", method=READ_METHODS, responses=_documented(dict, media_type="application/feed+json"))
 def json_feed() -> Response[str]:
     entries = catalog().feed_entries(_now(), FEED_SIZE)
     feed_url = f"https://{app.current_event.request_context.domain_name}/feed.json"
@@ -159,7 +162,7 @@ def json_feed() -> Response[str]:
     return cacheable(json.dumps(feed, ensure_ascii=False), "application/feed+json")
 
 
-@app.get("/sitemap.xml", responses=_documented(str, media_type="application/xml"))
+@app.route("/sitemap.xml", method=READ_METHODS, responses=_documented(str, media_type="application/xml"))
 def sitemap() -> Response[str]:
     body = render_sitemap(catalog().published(_now()), catalog().links)
     return cacheable(body, "application/xml")
@@ -169,4 +172,8 @@ def sitemap() -> Response[str]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     catalog()  # settings are validated on the first event: a misconfigured function fails loudly
-    return app.resolve(event, context)
+    answer = app.resolve(event, context)
+    if event.get("requestContext", {}).get("http", {}).get("method") == "HEAD":
+        # HEAD is GET without the body (RFC 9110): same status and headers, ETag and 304 included.
+        answer.update(body="", isBase64Encoded=False)
+    return answer

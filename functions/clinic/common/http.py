@@ -65,11 +65,15 @@ def get_with_query(
     model: type[BaseModel],
     *,
     responses: dict[int, OpenAPIResponse] | None = None,
+    head: bool = False,
 ) -> Callable[[RouteT], RouteT]:
-    """`app.get(rule)` for a route whose query string is `model`: registered for the OpenAPI
-    document here, where the route is declared; the route reads it with `query_parameters`."""
-    QUERY_MODELS[("GET", rule)] = model
-    return app.get(rule, responses=responses)
+    """`app.get(rule)` (and HEAD, with `head`) for a route whose query string is `model`: registered
+    for the OpenAPI document here, where the route is declared; the route reads it with
+    `query_parameters`."""
+    methods = ["GET", "HEAD"] if head else ["GET"]
+    for method in methods:
+        QUERY_MODELS[(method, rule)] = model
+    return app.route(rule, method=methods, responses=responses)
 
 
 def query_parameters(app: APIGatewayHttpResolver, model: type[QueryT]) -> QueryT:
