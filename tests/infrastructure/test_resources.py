@@ -97,11 +97,11 @@ def test_http_api_stage_is_throttled_and_access_logged_without_client_addresses(
 def test_article_routes_are_explicit(translated: dict[str, Any]) -> None:
     paths = translated["Resources"]["HttpApi"]["Properties"]["Body"]["paths"]
     assert {path: sorted(methods) for path, methods in paths.items() if path != "/consultations"} == {
-        "/articles": ["get"],
-        "/articles/{slug}": ["get"],
-        "/tags": ["get"],
-        "/feed.json": ["get"],
-        "/sitemap.xml": ["get"],
+        "/articles": ["get", "head"],
+        "/articles/{slug}": ["get", "head"],
+        "/tags": ["get", "head"],
+        "/feed.json": ["get", "head"],
+        "/sitemap.xml": ["get", "head"],
     }
 
 
