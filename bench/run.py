@@ -60,6 +60,7 @@ ENVIRONMENT = {
     "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as template.yaml's Globals set it
     "CONTENT_BUCKET": "bench-content",
     "SITE_BASE_URL": "https://www.example-clinic.com",
+    "API_BASE_URL": "https://api.example-clinic.com",
     "CACHE_TTL_SECONDS": "60",
     "LEADS_TABLE": "bench-leads",
     "GUARD_TABLE": "bench-guard",

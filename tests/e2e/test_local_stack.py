@@ -109,3 +109,17 @@ def test_local_api_redirects_a_plain_form_post_to_the_thank_you_page(local_stack
     assert status == 303
     assert headers["Location"] == f"{local_stack.site_url}/thank-you.html"
     assert _lead_count(local_stack) == before + 1
+
+
+def test_every_link_the_local_api_gives_out_opens_on_the_local_site_or_api(local_stack: LocalStack) -> None:
+    status, _, body = _get(f"{local_stack.api_url}/feed.json")
+    feed = json.loads(body)
+    assert status == 200
+    assert feed["feed_url"] == f"{local_stack.api_url}/feed.json"
+    assert feed["home_page_url"] == local_stack.site_url
+    for item in feed["items"]:
+        assert item["url"].startswith(f"{local_stack.site_url}/article.html?slug=")
+        assert _get(item["url"])[0] == 200, item["url"]
+        image_status, image_headers, _ = _get(item["image"])
+        assert image_status == 200, item["image"]
+        assert {name.lower(): value for name, value in image_headers.items()}["content-type"] == "image/jpeg"

@@ -38,6 +38,12 @@ def _content(root: Path) -> Path:
         aliases=["old-name"],
         body="## Heading\n\nText with <script>alert(1)</script> and <img src=x onerror=alert(1)>.\n",
     )
+    articles["article-03"] = article_markdown(
+        "article-03",
+        tags=TAGS["article-03"],
+        published_at="2026-03-03T09:00:00Z",
+        extra="image:\n  url: /images/article-03.jpg\n  alt: A calm room\n",
+    )
     articles["draft-piece"] = article_markdown("draft-piece", draft=True)
     articles["next-year"] = article_markdown(
         "next-year", published_at="2099-01-01T09:00:00Z", aliases=["soon"]
@@ -51,8 +57,16 @@ Get = Callable[..., dict[str, Any]]
 @pytest.fixture
 def api(stack: StackTemplate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Get:
     """GET through the articles handler, after publishing the test content into moto."""
+    return _api(stack, tmp_path, monkeypatch)
+
+
+def _api(stack: StackTemplate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **parameters: str) -> Get:
+    """The articles handler of a stack deployed with `parameters`, serving the test content."""
     publish(_content(tmp_path), stack.refs["ContentBucket"], say=lambda _: None)
-    handler = load_handler(stack, "ArticlesFunction", monkeypatch)
+    # The function's environment as the template makes it from those parameters (its own bucket).
+    deployed = StackTemplate(parameters).functions()["ArticlesFunction"].environment
+    settings = {name: value for name, value in deployed.items() if name != "CONTENT_BUCKET"}
+    handler = load_handler(stack, "ArticlesFunction", monkeypatch, **settings)
     routes: dict[str, set[str]] = {}
     for route in stack.http_routes():
         if route.function == "ArticlesFunction":
@@ -152,13 +166,17 @@ def test_article_has_sanitized_body_disclaimer_references_and_related(api: Get) 
     assert article["references"] == [{"title": "A study", "url": "https://doi.org/10.1000/example"}]
     assert len(article["related"]) == 3
     assert all(item["slug"] in LIVE for item in article["related"])
-    assert article["canonical_url"] == "https://www.example-clinic.com/articles/article-01/"
+    assert article["canonical_url"] == "https://www.example-clinic.com/article.html?slug=article-01"
 
 
 def test_alias_redirects_permanently_to_the_current_slug(api: Get) -> None:
     response = api("/articles/old-name")
     assert response["statusCode"] == 301
-    assert response["headers"]["Location"] == "/articles/article-01"
+    # Absolute, under the API's own URL (no custom domain by default; the event's API id)
+    assert (
+        response["headers"]["Location"]
+        == "https://abc123.execute-api.us-east-1.amazonaws.com/articles/article-01"
+    )
 
 
 @pytest.mark.parametrize(
@@ -250,11 +268,49 @@ def test_json_feed_lists_recent_published_articles_with_site_links(api: Get) -> 
     assert response["headers"]["Content-Type"] == "application/feed+json"
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
     assert [item["id"] for item in feed["items"]][:2] == [
-        "https://www.example-clinic.com/articles/article-12/",
-        "https://www.example-clinic.com/articles/article-11/",
+        "https://www.example-clinic.com/article.html?slug=article-12",
+        "https://www.example-clinic.com/article.html?slug=article-11",
     ]
+    assert feed["feed_url"] == "https://abc123.execute-api.us-east-1.amazonaws.com/feed.json"
+    assert feed["home_page_url"] == "https://www.example-clinic.com"
     assert len(feed["items"]) == 12
     assert all("content_html" in item for item in feed["items"])
+
+
+def test_every_link_comes_from_the_deploys_settings_with_their_base_paths(
+    stack: StackTemplate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a site in a folder and the API behind a custom domain's base path
+    api = _api(
+        stack,
+        tmp_path,
+        monkeypatch,
+        SiteBaseUrl="https://clinic.example.org/learn",
+        ArticlePathPattern="/read/{slug}/",
+        ApiBaseUrl="https://clinic.example.org/api/",
+    )
+    # When a request arrives on the execute-api host (what API Gateway reports as its domain)
+    feed = _body(api("/feed.json", headers={"Host": "abc123.execute-api.us-east-1.amazonaws.com"}))
+    # Then every URL is absolute and under the configured bases, never the request's host
+    assert feed["feed_url"] == "https://clinic.example.org/api/feed.json"
+    assert feed["home_page_url"] == "https://clinic.example.org/learn"
+    assert feed["items"][0]["url"] == "https://clinic.example.org/learn/read/article-12/"
+    (pictured,) = [item for item in feed["items"] if "image" in item]
+    assert pictured["image"] == "https://clinic.example.org/learn/images/article-03.jpg"
+    moved = api("/articles/old-name")
+    assert moved["headers"]["Location"] == "https://clinic.example.org/api/articles/article-01"
+
+
+def test_article_images_are_absolute_urls_on_the_site(api: Get) -> None:
+    expected = "https://www.example-clinic.com/images/article-03.jpg"
+    listed = _body(api("/articles", query={"limit": "50"}))["items"]
+    assert [item["image"]["url"] for item in listed if item.get("image")] == [expected]
+    article = _body(api("/articles/article-03"))
+    assert article["image"] == {"url": expected, "alt": "A calm room"}
+    related = [item for item in _body(api("/articles/article-06"))["related"] if item["slug"] == "article-03"]
+    assert all(item["image"]["url"] == expected for item in related)
+    feed = _body(api("/feed.json"))
+    assert [item["image"] for item in feed["items"] if "image" in item] == [expected]
 
 
 def test_sitemap_lists_published_article_pages(api: Get) -> None:
@@ -264,7 +320,8 @@ def test_sitemap_lists_published_article_pages(api: Get) -> None:
     locations = [node.text for node in root.findall("s:url/s:loc", namespace)]
     assert response["headers"]["Content-Type"] == "application/xml"
     assert len(locations) == 12
-    assert "https://www.example-clinic.com/articles/next-year/" not in locations
+    assert "https://www.example-clinic.com/article.html?slug=article-12" in locations
+    assert "https://www.example-clinic.com/article.html?slug=next-year" not in locations
 
 
 def test_missing_index_answers_503_with_retry_after(

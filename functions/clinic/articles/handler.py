@@ -64,8 +64,10 @@ class ArticlesSettings(EnvironmentSettings):
     cache_ttl_seconds: float = Field(default=60, ge=0, le=3600)
     cache_control: str = "public, max-age=60, s-maxage=300"
     site_base_url: str = Field(pattern=r"^https?://[^\s/]+")
-    article_path_pattern: str = Field(default="/articles/{slug}/", pattern=r"\{slug\}")
+    article_path_pattern: str = Field(default="/article.html?slug={slug}", pattern=r"\{slug\}")
     site_name: str = "Clinic articles"
+    # The API's public base URL; `{api_id}` (the execute-api default) is filled in per request.
+    api_base_url: str = Field(pattern=r"^https?://[^\s/]+")
 
 
 @cache
@@ -83,6 +85,13 @@ def catalog() -> ArticleCatalog:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def api_url(path: str) -> str:
+    """An absolute URL of this API, from the deploy's setting: never the request's Host, which
+    is 127.0.0.1 locally and, behind a custom domain, leaves out its base path."""
+    api_id = app.current_event.request_context.api_id
+    return settings().api_base_url.replace("{api_id}", api_id).rstrip("/") + path
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -143,7 +152,7 @@ def get_article(slug: SlugParam) -> Response[str]:
         metrics.add_metric(name="ArticleNotFound", unit=MetricUnit.Count, value=1)
         raise
     if isinstance(found, Redirect):
-        headers = {"Location": f"/articles/{found.slug}", "Cache-Control": settings().cache_control}
+        headers = {"Location": api_url(f"/articles/{found.slug}"), "Cache-Control": settings().cache_control}
         return Response(status_code=301, headers=headers, body="")
     metrics.add_metric(name="ArticleServed", unit=MetricUnit.Count, value=1)
     return cacheable(found.model_dump_json())
@@ -157,8 +166,7 @@ def list_tags() -> Response[str]:
 @app.route("/feed.json", method=READ_METHODS, responses=_documented(dict, media_type="application/feed+json"))
 def json_feed() -> Response[str]:
     entries = catalog().feed_entries(_now(), FEED_SIZE)
-    feed_url = f"https://{app.current_event.request_context.domain_name}/feed.json"
-    feed = render_json_feed(entries, catalog().links, feed_url)
+    feed = render_json_feed(entries, catalog().links, api_url("/feed.json"))
     return cacheable(json.dumps(feed, ensure_ascii=False), "application/feed+json")
 
 

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 logger = Logger(child=True)
 ModelT = TypeVar("ModelT", bound=BaseModel)
+SummaryT = TypeVar("SummaryT", bound=ArticleSummary)
 
 RETRY_AFTER_SECONDS = 5
 RELATED_LIMIT = 3
@@ -115,7 +116,21 @@ class SiteLinks:
     name: str
 
     def article_url(self, slug: str) -> str:
-        return self.base_url.rstrip("/") + self.article_path_pattern.format(slug=slug)
+        return self.site_url(self.article_path_pattern.format(slug=slug))
+
+    def site_url(self, url: str) -> str:
+        """A site path (`/images/x.jpg`) as an absolute URL under the base; an https URL as it is.
+
+        Readers of the API (feed readers, other sites) would resolve a bare path against the
+        API's host, where there is no such file."""
+        return self.base_url.rstrip("/") + url if url.startswith("/") else url
+
+    def on_site(self, summary: SummaryT) -> SummaryT:
+        """`summary` with its image's URL absolute."""
+        if summary.image is None or not summary.image.url.startswith("/"):
+            return summary
+        image = summary.image.model_copy(update={"url": self.site_url(summary.image.url)})
+        return summary.model_copy(update={"image": image})
 
 
 def encode_cursor(summary: ArticleSummary) -> str:
@@ -159,7 +174,8 @@ class ArticleCatalog:
         start = bisect_right(items, decode_cursor(cursor), key=position) if cursor else 0
         window = items[start : start + limit]
         has_more = start + limit < len(items)
-        return ArticlePage(items=window, next_cursor=encode_cursor(window[-1]) if has_more else None)
+        next_cursor = encode_cursor(window[-1]) if has_more else None
+        return ArticlePage(items=[self.links.on_site(item) for item in window], next_cursor=next_cursor)
 
     def article(self, slug: str, now: datetime) -> Article | Redirect:
         index = self._index()
@@ -179,9 +195,12 @@ class ArticleCatalog:
         except ValidationError:
             logger.error("A published article is unreadable", extra={"slug": slug})
             raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
-        related = [summary for summary in article.related if summary.slug in listed][:RELATED_LIMIT]
+        related = [self.links.on_site(summary) for summary in article.related if summary.slug in listed][
+            :RELATED_LIMIT
+        ]
         canonical = article.canonical_url or self.links.article_url(slug)
-        return article.model_copy(update={"related": related, "canonical_url": canonical})
+        on_site = self.links.on_site(article)
+        return on_site.model_copy(update={"related": related, "canonical_url": canonical})
 
     def tags(self, now: datetime) -> TagList:
         counts = Counter(tag for summary in self.published(now) for tag in summary.tags)
@@ -194,7 +213,8 @@ class ArticleCatalog:
         except (MissingObject, ValidationError):
             logger.error("The published feed is missing or unreadable; run `clinic publish`")
             raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
-        return [entry for entry in feed.entries if entry.is_published(now)][:limit]
+        entries = [entry for entry in feed.entries if entry.is_published(now)][:limit]
+        return [self.links.on_site(entry) for entry in entries]
 
 
 def render_json_feed(entries: list[FeedEntry], links: SiteLinks, feed_url: str) -> dict[str, Any]:

@@ -109,7 +109,7 @@ class LocalStack:
         return {
             "AllowedOrigins": self.site_url,
             "SiteBaseUrl": self.site_url,
-            "ArticlePathPattern": "/article.html?slug={slug}",
+            "ApiBaseUrl": self.api_url,
             "ThankYouUrl": f"{self.site_url}/thank-you.html",
             **self.config.parameters,
         }
