@@ -171,6 +171,7 @@ def published_objects(article_count: int) -> dict[str, bytes]:
         root = Path(folder)
         (root / "articles").mkdir()
         (root / "disclaimer.md").write_text((content / "disclaimer.md").read_text())
+        (root / "tags.yaml").write_text((content / "tags.yaml").read_text())
         template = (content / "articles" / "ketamine-for-chronic-pain.md").read_text()
         for number in range(article_count):
             slug = f"article-{number:04d}"

@@ -96,10 +96,26 @@ def article_markdown(
     )
 
 
-def write_content(root: Path, articles: dict[str, str], disclaimer: str = "Not medical advice.") -> Path:
-    """A content/ directory holding `articles` (slug -> file text) and a disclaimer."""
+# The tags the tests' articles use, with the names content/tags.yaml would give them.
+TAG_NAMES = {
+    "ketamine": "Ketamine",
+    "depression": "Depression",
+    "pain": "Pain",
+    "anxiety": "Anxiety and worry",
+}
+
+
+def write_content(
+    root: Path,
+    articles: dict[str, str],
+    disclaimer: str = "Not medical advice.",
+    tag_names: dict[str, str] | None = None,
+) -> Path:
+    """A content/ directory holding `articles` (slug -> file text), a disclaimer and tags.yaml."""
     (root / "articles").mkdir(parents=True, exist_ok=True)
     (root / "disclaimer.md").write_text(disclaimer)
+    names = TAG_NAMES if tag_names is None else tag_names
+    (root / "tags.yaml").write_text("".join(f"{tag}: {json.dumps(name)}\n" for tag, name in names.items()))
     for slug, text in articles.items():
         (root / "articles" / f"{slug}.md").write_text(text)
     return root

@@ -32,6 +32,7 @@ from clinic.articles.models import (
     PublishedFeed,
     PublishedIndex,
     Reference,
+    Topic,
 )
 from clinic.articles.published import FEED_KEY, FEED_SIZE, INDEX_KEY, article_key, position
 
@@ -39,6 +40,8 @@ WORDS_PER_MINUTE = 200
 RELATED_CANDIDATES = 6  # the API shows 3; spares cover related articles not yet published
 ARTICLES_DIR = "articles"
 DISCLAIMER_FILE = "disclaimer.md"
+TAGS_FILE = "tags.yaml"
+TAG_NAME_MAX_LENGTH = 60
 
 _markdown = (
     MarkdownIt("commonmark", {"html": True, "typographer": True})
@@ -111,7 +114,7 @@ class SourceArticle:
     body_html: str
     reading_time_minutes: int
 
-    def summary(self) -> ArticleSummary:
+    def summary(self, tag_names: dict[str, str]) -> ArticleSummary:
         front = self.front
         image = Image(url=front.image.url, alt=front.image.alt) if front.image else None
         return ArticleSummary(
@@ -119,6 +122,7 @@ class SourceArticle:
             title=front.title,
             summary=front.summary,
             tags=front.tags,
+            topics=[Topic(tag=tag, name=tag_names[tag]) for tag in front.tags],
             author=front.author,
             published_at=front.published_at,
             updated_at=front.updated_at,
@@ -188,10 +192,36 @@ def load_article(path: Path) -> SourceArticle:
 
 @dataclass(frozen=True)
 class Site:
-    """Every non-draft article and the disclaimer every article carries."""
+    """Every non-draft article, the disclaimer every article carries and the tags' names."""
 
     articles: list[SourceArticle]
     disclaimer: str
+    tag_names: dict[str, str]
+
+
+def load_tag_names(path: Path) -> tuple[dict[str, str], list[str]]:
+    """content/tags.yaml: tag slug -> the name readers see; and the problems found in it."""
+    if not path.is_file():
+        return {}, []  # each article's tags are then reported as having no name
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        return {}, [f"{path}: not valid YAML: {error}"]
+    if data is None:
+        return {}, []
+    if not isinstance(data, dict):
+        return {}, [f"{path}: must map each tag to its display name (tag: Name)"]
+    names: dict[str, str] = {}
+    problems: list[str] = []
+    for tag, name in data.items():
+        if not isinstance(tag, str) or not re.fullmatch(SLUG_PATTERN, tag):
+            problems.append(f"{path}: tag '{tag}': must be lowercase words joined by hyphens")
+        elif not isinstance(name, str) or not name.strip() or len(name.strip()) > TAG_NAME_MAX_LENGTH:
+            limit = TAG_NAME_MAX_LENGTH
+            problems.append(f"{path}: tag '{tag}': the display name must be 1 to {limit} characters")
+        else:
+            names[tag] = name.strip()
+    return names, problems
 
 
 def load_site(content_dir: Path) -> Site:
@@ -202,15 +232,24 @@ def load_site(content_dir: Path) -> Site:
     disclaimer = disclaimer_path.read_text(encoding="utf-8").strip() if disclaimer_path.is_file() else ""
     if not disclaimer:
         problems.append(f"{disclaimer_path}: the disclaimer every article carries is missing or empty")
+    tags_path = content_dir / TAGS_FILE
+    tag_names, tag_problems = load_tag_names(tags_path)
+    problems.extend(tag_problems)
     for path in sorted((content_dir / ARTICLES_DIR).glob("*.md")):
         try:
             articles.append(load_article(path))
         except ContentError as error:
             problems.extend(error.problems)
     problems.extend(_cross_article_problems(articles))
+    problems.extend(
+        f"{article.path}: field 'tags': '{tag}' has no display name in {tags_path}"
+        for article in articles
+        for tag in article.front.tags
+        if tag not in tag_names and not tag_problems
+    )
     if problems:
         raise ContentError(problems)
-    return Site([article for article in articles if not article.front.draft], disclaimer)
+    return Site([article for article in articles if not article.front.draft], disclaimer, tag_names)
 
 
 def _cross_article_problems(articles: list[SourceArticle]) -> list[str]:
@@ -226,10 +265,12 @@ def _cross_article_problems(articles: list[SourceArticle]) -> list[str]:
     return problems
 
 
-def _related(article: SourceArticle, others: list[SourceArticle]) -> list[ArticleSummary]:
+def _related(
+    article: SourceArticle, others: list[SourceArticle], tag_names: dict[str, str]
+) -> list[ArticleSummary]:
     tags = set(article.front.tags)
     scored = [
-        (len(tags & set(other.front.tags)), other.summary())
+        (len(tags & set(other.front.tags)), other.summary(tag_names))
         for other in others
         if other.front.slug != article.front.slug and tags & set(other.front.tags)
     ]
@@ -240,16 +281,16 @@ def _related(article: SourceArticle, others: list[SourceArticle]) -> list[Articl
 def build_objects(site: Site, now: datetime) -> dict[str, bytes]:
     """Every object to publish, keyed relative to the prefix; the index and feed come last."""
     objects: dict[str, bytes] = {}
-    summaries = sorted((article.summary() for article in site.articles), key=position)
+    summaries = sorted((article.summary(site.tag_names) for article in site.articles), key=position)
     for source in site.articles:
         front = source.front
         article = Article(
-            **source.summary().model_dump(),
+            **source.summary(site.tag_names).model_dump(),
             body_html=source.body_html,
             medical_review=front.medical_review,
             references=[Reference(title=ref.title, url=str(ref.url)) for ref in front.references],
             disclaimer=site.disclaimer,
-            related=_related(source, site.articles),
+            related=_related(source, site.articles, site.tag_names),
             canonical_url=str(front.canonical_url) if front.canonical_url else None,
         )
         objects[article_key(front.slug)] = article.model_dump_json().encode()

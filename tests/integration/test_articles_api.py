@@ -197,6 +197,24 @@ def test_drafts_and_future_articles_are_never_listed(api: Get) -> None:
     assert tags == {"ketamine": 12, "depression": 4}
 
 
+def test_tags_and_articles_name_each_tag_as_readers_see_it(api: Get) -> None:
+    assert _body(api("/tags"))["items"] == [
+        {"tag": "ketamine", "name": "Ketamine", "count": 12},
+        {"tag": "depression", "name": "Depression", "count": 4},
+    ]
+    listed = _body(api("/articles", query={"tag": "depression", "limit": "1"}))["items"][0]
+    assert listed["tags"] == ["depression", "ketamine"]
+    assert listed["topics"] == [
+        {"tag": "depression", "name": "Depression"},
+        {"tag": "ketamine", "name": "Ketamine"},
+    ]
+    article = _body(api("/articles/article-03"))
+    assert [topic["name"] for topic in article["topics"]] == ["Depression", "Ketamine"]
+    assert all(related["topics"] for related in article["related"])
+    feed = _body(api("/feed.json"))
+    assert feed["items"][0]["tags"] == ["Depression", "Ketamine"]
+
+
 def test_strong_etag_and_if_none_match_give_304(api: Get) -> None:
     first = api("/articles/article-02")
     etag = first["headers"]["ETag"]

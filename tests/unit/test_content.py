@@ -164,3 +164,69 @@ def test_repository_articles_are_valid_cited_and_careful() -> None:
         text = article.path.read_text().lower()
         for claim in ("not addictive", "non-addictive", "cure", "guaranteed", "100% safe"):
             assert claim not in text, f"{article.path} says {claim!r}"
+
+
+def test_a_tag_without_a_display_name_is_a_publish_error_naming_file_and_field(tmp_path: Path) -> None:
+    content = write_content(
+        tmp_path,
+        {
+            "named": article_markdown("named"),
+            "unnamed": article_markdown("unnamed", tags=["ketamine", "ocd"]),
+        },
+    )
+    with pytest.raises(ContentError) as raised:
+        load_site(content)
+    (problem,) = raised.value.problems
+    assert str(content / "articles" / "unnamed.md") in problem
+    assert "field 'tags'" in problem
+    assert "'ocd' has no display name" in problem
+    assert str(content / "tags.yaml") in problem
+
+
+def test_without_a_tags_file_every_tag_is_reported(tmp_path: Path) -> None:
+    content = write_content(tmp_path, {"a": article_markdown("a", tags=["ketamine", "depression"])})
+    (content / "tags.yaml").unlink()
+    with pytest.raises(ContentError) as raised:
+        load_site(content)
+    assert len(raised.value.problems) == 2
+    assert all("a.md: field 'tags'" in problem for problem in raised.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ketamine: Ketamine\n", "tag 'Ketamine': must be lowercase words joined by hyphens"),
+        ('ketamine: ""\n', "tag 'ketamine': the display name must be 1 to 60 characters"),
+        ("ketamine: [a, b]\n", "tag 'ketamine': the display name must be 1 to 60 characters"),
+        ("- ketamine\n", "must map each tag to its display name"),
+        ("ketamine: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_tags_file_is_a_publish_error_naming_it(tmp_path: Path, text: str, expected: str) -> None:
+    content = write_content(tmp_path, {"a": article_markdown("a")})
+    (content / "tags.yaml").write_text(text)
+    with pytest.raises(ContentError) as raised:
+        load_site(content)
+    (problem,) = raised.value.problems
+    assert problem.startswith(f"{content / 'tags.yaml'}: ")
+    assert expected in problem
+
+
+def test_published_summaries_carry_each_tags_display_name(tmp_path: Path) -> None:
+    content = write_content(
+        tmp_path,
+        {"a": article_markdown("a", tags=["depression", "ketamine"]), "b": article_markdown("b")},
+        tag_names={"depression": "Depression", "ketamine": "Ketamine treatment"},
+    )
+    objects = build_objects(load_site(content), datetime(2026, 6, 1, tzinfo=UTC))
+    article = Article.model_validate_json(objects["articles/a.json"])
+    assert [(topic.tag, topic.name) for topic in article.topics] == [
+        ("depression", "Depression"),
+        ("ketamine", "Ketamine treatment"),
+    ]
+    assert article.related[0].topics[0].name == "Ketamine treatment"
+    index = PublishedIndex.model_validate_json(objects["index.json"])
+    assert {summary.slug: [topic.name for topic in summary.topics] for summary in index.articles} == {
+        "a": ["Depression", "Ketamine treatment"],
+        "b": ["Ketamine treatment"],
+    }

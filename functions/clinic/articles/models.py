@@ -43,11 +43,20 @@ class Reference(_Shape):
     url: str
 
 
+class Topic(_Shape):
+    """A tag with the name readers see (content/tags.yaml)."""
+
+    tag: str = Field(description="The tag's slug, as `tag` in GET /articles?tag=.")
+    name: str = Field(description="What the site shows, e.g. 'Treatment-resistant depression'.")
+
+
 class ArticleSummary(_Shape):
     slug: str
     title: str
     summary: str
-    tags: list[str]
+    tags: list[str] = Field(description="Tag slugs; `topics` has the same tags with their names.")
+    # A default: objects published before tags had names still read (the reader shows slugs).
+    topics: list[Topic] = Field(default_factory=list, description="The tags, in order, with display names.")
     author: Author
     published_at: AwareDatetime
     updated_at: AwareDatetime
@@ -91,6 +100,7 @@ class ArticlePage(_Shape):
 
 class TagCount(_Shape):
     tag: str
+    name: str
     count: int
 
 

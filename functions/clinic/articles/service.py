@@ -203,9 +203,13 @@ class ArticleCatalog:
         return on_site.model_copy(update={"related": related, "canonical_url": canonical})
 
     def tags(self, now: datetime) -> TagList:
-        counts = Counter(tag for summary in self.published(now) for tag in summary.tags)
+        published = self.published(now)
+        counts = Counter(tag for summary in published for tag in summary.tags)
+        names = {topic.tag: topic.name for summary in published for topic in summary.topics}
         ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        return TagList(items=[TagCount(tag=tag, count=count) for tag, count in ordered])
+        return TagList(
+            items=[TagCount(tag=tag, name=names.get(tag, tag), count=count) for tag, count in ordered]
+        )
 
     def feed_entries(self, now: datetime, limit: int) -> list[FeedEntry]:
         try:
@@ -230,7 +234,7 @@ def render_json_feed(entries: list[FeedEntry], links: SiteLinks, feed_url: str) 
             "content_html": entry.content_html,
             "date_published": entry.published_at.isoformat().replace("+00:00", "Z"),
             "date_modified": entry.updated_at.isoformat().replace("+00:00", "Z"),
-            "tags": entry.tags,
+            "tags": [topic.name for topic in entry.topics] or entry.tags,  # what feed readers show
             "authors": [{"name": entry.author.name}],
         }
         if entry.image:
