@@ -90,6 +90,39 @@ export function articleHref(slug) {
   return `article.html?slug=${encodeURIComponent(slug)}`;
 }
 
+/** The article list filtered to one topic (a link that works without JavaScript's filter). */
+export function topicHref(tag) {
+  return `index.html?tag=${encodeURIComponent(tag)}`;
+}
+
+/**
+ * An article's topics as [{tag, name}]: the API's `topics`, or its bare `tags` (slugs) from an
+ * API that has no names yet.
+ */
+export function topicsOf(article) {
+  if (Array.isArray(article.topics) && article.topics.length > 0) {
+    return article.topics.filter((topic) => topic && typeof topic.tag === "string" && topic.tag);
+  }
+  const tags = Array.isArray(article.tags) ? article.tags : [];
+  return tags.filter((tag) => typeof tag === "string" && tag).map((tag) => ({ tag, name: tag }));
+}
+
+/** <ul class="tags"> of topic chips, each a link to the list of articles on that topic; null if none. */
+export function topicChips(article) {
+  const topics = topicsOf(article);
+  if (topics.length === 0) return null;
+  const chips = element("ul", { className: "tags" });
+  chips.setAttribute("aria-label", "Topics");
+  for (const { tag, name } of topics) {
+    const link = element("a", { text: name || tag });
+    link.href = topicHref(tag);
+    const item = element("li");
+    item.append(link);
+    chips.append(item);
+  }
+  return chips;
+}
+
 /** "5 min read" */
 export function readingTime(minutes) {
   const value = Number(minutes) > 0 ? Math.round(Number(minutes)) : 1;

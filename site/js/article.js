@@ -16,6 +16,7 @@ import {
   safeUrl,
   sameDay,
   timeElement,
+  topicChips,
 } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -99,6 +100,14 @@ function renderReview(review) {
   }
 }
 
+/** Topic chips, each a link to the list of articles on that topic. */
+function renderTopics(article) {
+  const holder = $("article-topics");
+  if (!holder) return;
+  const chips = topicChips(article);
+  holder.replaceChildren(...(chips ? [chips] : []));
+}
+
 function renderImage(image) {
   const holder = $("article-image");
   if (!holder) return;
@@ -160,6 +169,7 @@ function render(article) {
   $("article-title").textContent = article.title;
   renderMeta(article);
   renderReview(article.medical_review);
+  renderTopics(article);
   renderImage(article.image);
   // The one place API data is inserted as HTML: the API sanitized it when it was published.
   $("article-body").innerHTML = article.body_html || "";

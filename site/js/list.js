@@ -2,12 +2,15 @@
  * The article list (index.html): a topic filter, pages of three articles, "More articles".
  *
  * API: GET /tags for the filter; GET /articles?limit=3[&tag=T][&cursor=C] for each page.
- * The chosen topic is kept in the page URL (?tag=…) so that a filtered list can be shared.
+ * The chosen topic is kept in the page URL (?tag=…) so that a filtered list can be shared; each
+ * card's topic chips link to that list. The filter is hidden in the HTML and shown from here, so
+ * that without JavaScript there is no dropdown that does nothing.
  */
-import { articleHref, element, getJson, readingTime, timeElement } from "./api.js";
+import { articleHref, element, getJson, readingTime, timeElement, topicChips } from "./api.js";
 
 const PAGE_SIZE = 3;
 
+const filter = document.getElementById("topic-filter");
 const select = document.getElementById("tag-filter");
 const list = document.getElementById("article-list");
 const moreButton = document.getElementById("more-articles");
@@ -19,6 +22,8 @@ let currentTag = "";
 let nextCursor = null;
 let requestId = 0;
 let controller = null;
+// Display names by tag, from GET /tags and the cards' topics, for the status line.
+const topicNames = new Map();
 
 function setStatus(text) {
   status.textContent = text;
@@ -40,11 +45,10 @@ function articleCard(article) {
 
   card.append(heading, summary, meta);
 
-  if (Array.isArray(article.tags) && article.tags.length > 0) {
-    const tags = element("ul", { className: "tags" });
-    tags.setAttribute("aria-label", "Topics");
-    for (const tag of article.tags) tags.append(element("li", { text: tag }));
-    card.append(tags);
+  const chips = topicChips(article);
+  if (chips) card.append(chips);
+  for (const topic of article.topics || []) {
+    if (topic && topic.tag && topic.name && !topicNames.has(topic.tag)) topicNames.set(topic.tag, topic.name);
   }
   return card;
 }
@@ -110,7 +114,8 @@ async function loadArticles({ reset }) {
   if (shown === 0) {
     setStatus(currentTag ? "No articles for this topic." : "No articles yet.");
   } else {
-    setStatus(`Showing ${shown} ${shown === 1 ? "article" : "articles"}${currentTag ? ` about ${currentTag}` : ""}.`);
+    const about = currentTag ? ` about ${topicNames.get(currentTag) || currentTag}` : "";
+    setStatus(`Showing ${shown} ${shown === 1 ? "article" : "articles"}${about}.`);
   }
 
   // After "More articles", continue where the new articles begin.
@@ -128,9 +133,11 @@ async function loadTags() {
   const items = result.status === 200 && result.body && Array.isArray(result.body.items)
     ? result.body.items
     : [];
-  for (const { tag, count } of items) {
+  for (const { tag, name, count } of items) {
     if (typeof tag !== "string" || !tag) continue;
-    const option = element("option", { text: `${tag} (${count})` });
+    const label = typeof name === "string" && name ? name : tag;
+    topicNames.set(tag, label);
+    const option = element("option", { text: `${label} (${count})` });
     option.value = tag;
     select.append(option);
   }
@@ -151,7 +158,8 @@ function rememberTagInUrl() {
 }
 
 function start() {
-  if (!select || !list || !moreButton || !status) return; // not the list page
+  if (!filter || !select || !list || !moreButton || !status) return; // not the list page
+  filter.hidden = false;
 
   currentTag = new URLSearchParams(window.location.search).get("tag") || "";
 

@@ -126,6 +126,63 @@ def test_tag_filter_lists_only_that_topic(page: Page, local_stack: LocalStack) -
     )
 
 
+TAG_NAMES = SITE_CONTENT.tag_names
+
+
+def test_the_topic_filter_offers_each_topic_by_its_name(page: Page, local_stack: LocalStack) -> None:
+    page.goto(local_stack.site_url + "/")
+    options = page.locator("#tag-filter option")
+    expect(options.filter(has_text="Treatment-resistant depression (1)")).to_have_count(1)
+    labels = options.all_inner_texts()
+    assert labels[0] == "All topics"
+    used = {tag for article in SITE_CONTENT.articles for tag in article.front.tags}
+    assert {label.rsplit(" (", 1)[0] for label in labels[1:]} == {TAG_NAMES[tag] for tag in used}
+    assert "treatment-resistant-depression (1)" not in labels  # the slug, as it read before
+    page.select_option("#tag-filter", "chronic-pain")
+    expect(page.locator("#list-status")).to_have_text("Showing 1 article about Chronic pain.")
+
+
+def test_a_cards_topic_chips_show_names_and_open_the_list_of_that_topic(
+    page: Page, local_stack: LocalStack
+) -> None:
+    page.goto(local_stack.site_url + "/?tag=depression")
+    card = (
+        page.locator(".article-card")
+        .filter(has_text="Ketamine infusions for treatment-resistant depression")
+        .first
+    )
+    chip = card.locator(".tags a", has_text="Treatment-resistant depression")
+    expect(chip).to_have_count(1)
+    chip.click()
+    page.wait_for_url(re.compile(r"index\.html\?tag=treatment-resistant-depression$"))
+    expect(page.locator("#article-list .article-card")).to_have_count(1)
+    expect(page.locator("#tag-filter")).to_have_value("treatment-resistant-depression")
+
+
+def test_an_articles_topic_chips_link_to_the_filtered_list(page: Page, local_stack: LocalStack) -> None:
+    page.goto(local_stack.site_url + "/article.html?slug=ketamine-for-chronic-pain")
+    chips = page.locator("#article-topics .tags a")
+    expect(chips).to_have_text(["Chronic pain", "Ketamine"])
+    chips.first.click()
+    page.wait_for_url(re.compile(r"index\.html\?tag=chronic-pain$"))
+    expect(page.locator("#article-list .article-card h2 a")).to_have_text(
+        "Ketamine infusions for chronic pain"
+    )
+
+
+def test_without_javascript_the_home_page_shows_no_dead_filter(
+    browser: Browser, local_stack: LocalStack
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(local_stack.site_url + "/")
+    expect(page.locator("#tag-filter")).to_be_hidden()
+    expect(page.get_by_text("Show articles about")).to_be_hidden()
+    # (Playwright's switch turns scripts off but leaves the parser's <noscript> handling alone,
+    # so the <noscript> notice cannot be seen here.)
+    context.close()
+
+
 def test_an_article_opens_with_body_references_disclaimer_and_related(
     page: Page, local_stack: LocalStack
 ) -> None:
