@@ -104,10 +104,18 @@ class LocalStack:
             **({CALL_LOG_ENV: str(self.config.aws_call_log)} if self.config.aws_call_log else {}),
         }
 
+    def site_origins(self) -> list[str]:
+        """Every origin a browser on this machine may send for the example site. CORS matches
+        origins exactly (as deployed), and a site opened at localhost sends `http://localhost:8000`,
+        which is not `http://127.0.0.1:8000`: both spellings are allowed, nothing wider."""
+        port = self.config.site_port
+        spellings = [self.site_url, f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+        return list(dict.fromkeys(spellings))
+
     def local_parameters(self) -> dict[str, Any]:
         """Template parameters for a stack whose site is the example site on this machine."""
         return {
-            "AllowedOrigins": self.site_url,
+            "AllowedOrigins": ",".join(self.site_origins()),
             "SiteBaseUrl": self.site_url,
             "ArticlePathPattern": "/article.html?slug={slug}",
             "ThankYouUrl": f"{self.site_url}/thank-you.html",
