@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from clinic.articles.published import PUBLISHED_PREFIX
 from clinic_infra.aws import ClientFactory
+from clinic_infra.content import ContentError
 from clinic_infra.local.aws import EmbeddedAws
 from clinic_infra.local.calls import CALL_LOG_ENV
 from clinic_infra.local.docs import docs_pages
@@ -29,6 +30,7 @@ from clinic_infra.local.functions import LocalFunction
 from clinic_infra.local.gateway import CorsConfig, LocalGateway
 from clinic_infra.local.options import DEFAULT_CONCURRENCY, ROOT
 from clinic_infra.local.outbox import outbox_json, outbox_page
+from clinic_infra.local.republish import ContentWatcher
 from clinic_infra.local.site import SiteServer
 from clinic_infra.openapi import render_document
 from clinic_infra.provision import provision
@@ -57,6 +59,8 @@ class DevConfig:
     stack_name: str = "clinic-local"
     # The tests' least-privilege check: each function's AWS calls, recorded here (off if None).
     aws_call_log: Path | None = None
+    # Republish content/ whenever a file under it changes.
+    watch_content: bool = True
 
 
 class LocalStack:
@@ -66,6 +70,7 @@ class LocalStack:
         self.config = config
         self._out = out
         self._log_lock = threading.Lock()
+        self._publish_lock = threading.Lock()
         self._log_file = config.log_file.open("a", encoding="utf-8") if config.log_file else None
         self.aws_url = f"http://{config.host}:{config.aws_port}"
         # `client("s3")` and so on: clients of the embedded AWS.
@@ -119,6 +124,10 @@ class LocalStack:
             "SiteBaseUrl": self.site_url,
             "ArticlePathPattern": "/article.html?slug={slug}",
             "ThankYouUrl": f"{self.site_url}/thank-you.html",
+            # An editor's change must show at once: no warm function keeps published JSON, and
+            # browsers revalidate each answer (its ETag makes that a 304 while nothing changed).
+            "ArticleCacheTtlSeconds": "0",
+            "ArticleCacheControl": "no-cache",
             **self.config.parameters,
         }
 
@@ -143,12 +152,11 @@ class LocalStack:
         provision(template, self.client)
         self.template = template
 
-        publish(
-            self.config.content_dir,
-            template.refs["ContentBucket"],
-            s3_client=self.client("s3"),
-            say=partial(self.log, "publish"),
-        )
+        if self.config.watch_content:
+            watcher = ContentWatcher(self.config.content_dir, self.republish)
+            watcher.start()  # before the first publish, so that no edit falls between the two
+            self._stoppers.append(watcher.stop)
+        self.publish_content()
 
         environment = self.function_environment()
         for name, spec in template.functions().items():
@@ -182,6 +190,36 @@ class LocalStack:
             )
             site.start()
             self._stoppers.append(site.stop)
+
+    def publish_content(self) -> bool:
+        """Publish content/ as `clinic publish` does (only what changed is uploaded). A bad
+        article is reported, file, field and problem, and the bucket keeps what it had."""
+        if self.template is None:
+            raise RuntimeError("the local stack is not provisioned")
+        say = partial(self.log, "publish")
+        with self._publish_lock:
+            try:
+                publish(
+                    self.config.content_dir,
+                    self.template.refs["ContentBucket"],
+                    s3_client=self.client("s3"),
+                    say=say,
+                )
+            except ContentError as error:
+                say("Nothing was published: fix these first (the site keeps what it had).")
+                for problem in error.problems:
+                    say(f"  {problem}")
+                return False
+            except Exception as error:  # an unreadable file, S3 trouble: keep the stack running
+                say(f"Nothing was published: {type(error).__name__}: {error}")
+                return False
+        return True
+
+    def republish(self, changed: list[Path]) -> None:
+        """The content watcher's call: republish after an edit."""
+        names = ", ".join(_relative(path, self.config.content_dir) for path in changed)
+        self.log("publish", f"changed: {names}; republishing")
+        self.publish_content()
 
     def _start_event_sources(self, template: StackTemplate) -> None:
         """The template's stream mappings and schedules, delivered as Lambda would."""
@@ -286,12 +324,21 @@ class LocalStack:
                 f"    {aws} s3 ls s3://{refs['ContentBucket']}/{PUBLISHED_PREFIX} --recursive",
                 f"    {aws} dynamodb scan --table-name {refs['LeadsTable']}",
                 f"  Schedules        {sweep or 'none'}",
+                f"  Content          {self.config.content_dir}"
+                + ("  (republished when a file in it changes)" if self.config.watch_content else ""),
                 f"  Concurrency      up to {self.config.concurrency} containers per function"
                 " (beyond that the API answers as Lambda throttles: 500)",
                 "Stop with Ctrl-C.",
                 "",
             ]
         )
+
+
+def _relative(path: Path, directory: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(directory.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def source_period(source: ScheduledInvoker) -> str:
