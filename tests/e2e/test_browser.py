@@ -229,6 +229,21 @@ def test_without_javascript_the_form_posts_and_lands_on_the_thank_you_page(
     assert len(_lead_ids(local_stack) - before) == 1
 
 
+def test_the_local_outbox_page_asks_for_no_missing_favicon(
+    browser: Browser, local_stack: LocalStack, stack_log: Path
+) -> None:
+    # Chromium fetches a page's icon itself (Playwright does not see it): the gateway's log does.
+    already = stack_log.read_text(encoding="utf-8").count("GET /favicon.ico")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(local_stack.api_url + "/_local/outbox")
+    expect(page.locator("h1")).to_contain_text("Local outbox")
+    page.wait_for_load_state("networkidle")
+    time.sleep(2)  # the icon request follows the load; give it time to show in the log
+    context.close()
+    assert stack_log.read_text(encoding="utf-8").count("GET /favicon.ico") == already
+
+
 def test_screenshot_of_the_example_site(page: Page, local_stack: LocalStack, tmp_path: Path) -> None:
     page.set_viewport_size({"width": 1200, "height": 900})
     page.goto(local_stack.site_url + "/")

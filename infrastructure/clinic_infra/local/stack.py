@@ -24,6 +24,7 @@ from clinic_infra.aws import ClientFactory
 from clinic_infra.content import ContentError
 from clinic_infra.local.aws import EmbeddedAws
 from clinic_infra.local.calls import CALL_LOG_ENV
+from clinic_infra.local.console import metric_summary
 from clinic_infra.local.docs import docs_pages
 from clinic_infra.local.events import ScheduledInvoker, StreamEventSource, rate_seconds
 from clinic_infra.local.functions import LocalFunction
@@ -61,6 +62,8 @@ class DevConfig:
     aws_call_log: Path | None = None
     # Republish content/ whenever a file under it changes.
     watch_content: bool = True
+    # Print functions' metric lines raw instead of as one-line summaries.
+    verbose: bool = False
 
 
 class LocalStack:
@@ -85,11 +88,12 @@ class LocalStack:
 
     # ------------------------------------------------------------ plumbing
     def log(self, source: str, line: str) -> None:
+        """One line to the console (metric JSON summarized unless verbose) and, raw, to the log file."""
+        shown = line if self.config.verbose else (metric_summary(line) or line)
         with self._log_lock:
-            text = f"[{source}] {line}"
-            print(text, file=self._out, flush=True)
+            print(f"[{source}] {shown}", file=self._out, flush=True)
             if self._log_file:
-                self._log_file.write(text + "\n")
+                self._log_file.write(f"[{source}] {line}\n")
                 self._log_file.flush()
 
     def function_environment(self) -> dict[str, str]:
@@ -133,7 +137,19 @@ class LocalStack:
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """As API Gateway invokes: synchronously, so a function at its concurrency is throttled."""
-        return self.functions[function].invoke(event, throttle=True)
+        result = self.functions[function].invoke(event, throttle=True)
+        if isinstance(result, dict) and result.get("statusCode") == 429:
+            self.log("dev", self._rate_limit_hint())
+        return result
+
+    def _rate_limit_hint(self) -> str:
+        # Every local request comes from 127.0.0.1, so the whole machine is one client.
+        limit = self.template.parameters.get("RateLimitPerHour") if self.template else None
+        return (
+            f"429: the consultation rate limit ({limit} an hour per client address) was reached; every"
+            " local request comes from 127.0.0.1. Raise it: clinic dev --parameter RateLimitPerHour=50"
+            " (make dev DEV_ARGS='--parameter RateLimitPerHour=50')"
+        )
 
     def concurrency_of(self, reserved: int | None) -> int:
         """Containers a function may run: --concurrency, or less when it reserves less."""
@@ -356,8 +372,9 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
     return parameters
 
 
-def run_dev(args: argparse.Namespace) -> int:
-    config = DevConfig(
+def dev_config(args: argparse.Namespace) -> DevConfig:
+    """`clinic dev`'s options as the stack's configuration."""
+    return DevConfig(
         host=args.host,
         aws_port=args.aws_port,
         api_port=args.api_port,
@@ -368,8 +385,12 @@ def run_dev(args: argparse.Namespace) -> int:
         parameters=_parameters(args.parameter),
         sweep_every=args.sweep_every,
         concurrency=args.concurrency,
+        verbose=args.verbose,
     )
-    stack = LocalStack(config)
+
+
+def run_dev(args: argparse.Namespace) -> int:
+    stack = LocalStack(dev_config(args))
     stopped = threading.Event()
 
     def request_stop(signum: int, _frame: Any) -> None:
