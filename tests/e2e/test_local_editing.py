@@ -124,3 +124,16 @@ def test_any_file_under_content_is_watched_yaml_included(editable: EditableStack
         lambda: "changed: tags.yaml; republishing" in editable.console.getvalue(),
         "a republish after content/tags.yaml changed",
     )
+
+
+def test_an_editors_temporary_file_is_not_reported_as_a_change(editable: EditableStack) -> None:
+    # An editor (or sed -i) writes a temporary file and renames it over the article
+    path = editable.article_file("what-to-expect-at-an-infusion-visit")
+    temporary = path.with_name("sedXYZ123")
+    temporary.write_text(path.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    temporary.replace(path)
+    _wait_until(
+        lambda: "changed: articles/what-to-expect-at-an-infusion-visit.md" in editable.console.getvalue(),
+        "a republish after the article changed",
+    )
+    assert "sedXYZ123" not in editable.console.getvalue()

@@ -10,11 +10,22 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from watchfiles import watch
+from watchfiles import Change, watch
 
 # An editor's save is often several writes (a temporary file, a rename): wait this long for
 # the burst to end, so one save is one republish.
 DEBOUNCE_MS = 300
+
+
+def _lasting_changes(batch: set[tuple[Change, str]]) -> list[Path]:
+    """The paths changed, less the temporary files an editor (or `sed -i`) made and removed."""
+    kinds: dict[str, set[Change]] = {}
+    for change, path in batch:
+        kinds.setdefault(path, set()).add(change)
+    transient = {Change.added, Change.deleted}
+    return sorted(
+        Path(path) for path, seen in kinds.items() if not (transient <= seen and not Path(path).exists())
+    )
 
 
 class ContentWatcher:
@@ -34,7 +45,9 @@ class ContentWatcher:
             self._directory, stop_event=self._stopped, debounce=DEBOUNCE_MS, raise_interrupt=False
         )
         for batch in changes:
-            self._on_change(sorted({Path(path) for _, path in batch}))
+            changed = _lasting_changes(batch)
+            if changed:
+                self._on_change(changed)
 
     def stop(self) -> None:
         self._stopped.set()
