@@ -16,14 +16,16 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # that they bite run once per `make test`: in `make lint`, and never again in the test run.
 PYTEST_LINT := CLINIC_CHECKOV=$(CHECKOV) $(BIN)/pytest -m lint tests/infrastructure
 PYTEST := $(BIN)/pytest -m "not lint"
+# SAM CLI prints a telemetry notice and reports usage unless told not to.
+SAM_ENV := SAM_CLI_TELEMETRY=0
 
 .PHONY: help dev test unit integration e2e lint format bench load build deploy clean screenshot
 
 help:  ## list the targets
 	@awk -F ':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-dev: $(INSTALLED)  ## run the whole product locally (embedded AWS, API, example site)
-	$(BIN)/clinic dev
+dev: $(INSTALLED)  ## run the whole product locally (embedded AWS, API, example site); options: DEV_ARGS="--verbose"
+	$(BIN)/clinic dev $(DEV_ARGS)
 
 test: lint $(CHROMIUM)  ## everything: every static check, then every test (what CI runs)
 	$(PYTEST)
@@ -58,10 +60,10 @@ screenshot: $(INSTALLED) $(CHROMIUM)  ## refresh docs/example-site.png from a br
 	CLINIC_SCREENSHOT_DIR=docs $(BIN)/pytest tests/e2e/test_browser.py -k screenshot
 
 build: $(SAM)  ## sam build (Makefile build method: no Docker, no python3.13 needed)
-	$(SAM) build
+	$(SAM_ENV) $(SAM) build
 
 deploy: build  ## deploy to AWS (asks for parameters the first time); SAM_DEPLOY_ARGS="--config-env staging" for staging
-	$(SAM) deploy --guided $(SAM_DEPLOY_ARGS)
+	$(SAM_ENV) $(SAM) deploy --guided $(SAM_DEPLOY_ARGS)
 
 clean:  ## remove everything the targets create (virtual environments, build output, caches)
 	rm -rf $(VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache .schemathesis schemathesis-report

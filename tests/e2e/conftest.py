@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from clinic_infra.local.calls import read_calls
 from clinic_infra.local.stack import DevConfig, LocalStack
@@ -88,3 +89,27 @@ def _local_stack_calls_allowed(request: pytest.FixtureRequest) -> Iterator[None]
 def stack_log(local_stack: LocalStack) -> Path:
     assert local_stack.config.log_file is not None
     return local_stack.config.log_file
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking switches Chromium keeps dialling Google, which this
+# machine's closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One Chromium for every browser test: Playwright cannot start a second in the same thread."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

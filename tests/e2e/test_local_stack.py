@@ -123,3 +123,21 @@ def test_every_link_the_local_api_gives_out_opens_on_the_local_site_or_api(local
         image_status, image_headers, _ = _get(item["image"])
         assert image_status == 200, item["image"]
         assert {name.lower(): value for name, value in image_headers.items()}["content-type"] == "image/jpeg"
+
+
+def _preflight(stack: LocalStack, origin: str) -> str | None:
+    request = urllib.request.Request(  # noqa: S310 - local URL
+        f"{stack.api_url}/consultations",
+        method="OPTIONS",
+        headers={"origin": origin, "access-control-request-method": "POST"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return response.headers.get("access-control-allow-origin")
+
+
+def test_local_api_allows_both_spellings_of_the_local_site_and_nothing_wider(local_stack: LocalStack) -> None:
+    port = local_stack.config.site_port
+    for origin in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+        assert _preflight(local_stack, origin) == origin
+    for origin in (f"http://localhost:{port + 1}", f"https://localhost:{port}", "http://localhost"):
+        assert _preflight(local_stack, origin) is None

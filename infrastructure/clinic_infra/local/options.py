@@ -25,7 +25,14 @@ def add_dev_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site-port", type=int, default=8000, help="example site port")
     parser.add_argument("--content-dir", type=Path, default=ROOT / "content")
     parser.add_argument("--site-dir", type=Path, default=ROOT / "site")
-    parser.add_argument("--log-file", type=Path, default=None, help="also write every log line here")
+    parser.add_argument(
+        "--log-file", type=Path, default=None, help="also write every log line here (metric lines raw)"
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the functions' metric lines raw (embedded metric format JSON), not summarized",
+    )
     parser.add_argument(
         "--parameter",
         action="append",

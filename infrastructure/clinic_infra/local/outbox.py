@@ -57,6 +57,8 @@ def outbox_page(account_id: str, region: str) -> tuple[int, str, bytes]:
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Local outbox</title>"
         "<meta http-equiv='refresh' content='5'>"
+        # No icon: without this line the browser asks the API for /favicon.ico, a 404 in the log.
+        "<link rel='icon' href='data:,'>"
         "<style>body{font:1rem/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem}"
         "article{border-top:1px solid #ccc;padding:.5rem 0}pre{white-space:pre-wrap}</style></head>"
         f"<body><h1>Local outbox ({len(emails)})</h1>"

@@ -21,14 +21,17 @@ from typing import Any, TextIO
 
 from clinic.articles.published import PUBLISHED_PREFIX
 from clinic_infra.aws import ClientFactory
+from clinic_infra.content import ContentError
 from clinic_infra.local.aws import EmbeddedAws
 from clinic_infra.local.calls import CALL_LOG_ENV
+from clinic_infra.local.console import metric_summary
 from clinic_infra.local.docs import docs_pages
 from clinic_infra.local.events import ScheduledInvoker, StreamEventSource, rate_seconds
 from clinic_infra.local.functions import LocalFunction
 from clinic_infra.local.gateway import CorsConfig, LocalGateway
 from clinic_infra.local.options import DEFAULT_CONCURRENCY, ROOT
 from clinic_infra.local.outbox import outbox_json, outbox_page
+from clinic_infra.local.republish import ContentWatcher
 from clinic_infra.local.site import SiteServer
 from clinic_infra.openapi import render_document
 from clinic_infra.provision import provision
@@ -57,6 +60,10 @@ class DevConfig:
     stack_name: str = "clinic-local"
     # The tests' least-privilege check: each function's AWS calls, recorded here (off if None).
     aws_call_log: Path | None = None
+    # Republish content/ whenever a file under it changes.
+    watch_content: bool = True
+    # Print functions' metric lines raw instead of as one-line summaries.
+    verbose: bool = False
 
 
 class LocalStack:
@@ -66,6 +73,7 @@ class LocalStack:
         self.config = config
         self._out = out
         self._log_lock = threading.Lock()
+        self._publish_lock = threading.Lock()
         self._log_file = config.log_file.open("a", encoding="utf-8") if config.log_file else None
         self.aws_url = f"http://{config.host}:{config.aws_port}"
         # `client("s3")` and so on: clients of the embedded AWS.
@@ -80,11 +88,12 @@ class LocalStack:
 
     # ------------------------------------------------------------ plumbing
     def log(self, source: str, line: str) -> None:
+        """One line to the console (metric JSON summarized unless verbose) and, raw, to the log file."""
+        shown = line if self.config.verbose else (metric_summary(line) or line)
         with self._log_lock:
-            text = f"[{source}] {line}"
-            print(text, file=self._out, flush=True)
+            print(f"[{source}] {shown}", file=self._out, flush=True)
             if self._log_file:
-                self._log_file.write(text + "\n")
+                self._log_file.write(f"[{source}] {line}\n")
                 self._log_file.flush()
 
     def function_environment(self) -> dict[str, str]:
@@ -104,19 +113,43 @@ class LocalStack:
             **({CALL_LOG_ENV: str(self.config.aws_call_log)} if self.config.aws_call_log else {}),
         }
 
+    def site_origins(self) -> list[str]:
+        """Every origin a browser on this machine may send for the example site. CORS matches
+        origins exactly (as deployed), and a site opened at localhost sends `http://localhost:8000`,
+        which is not `http://127.0.0.1:8000`: both spellings are allowed, nothing wider."""
+        port = self.config.site_port
+        spellings = [self.site_url, f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+        return list(dict.fromkeys(spellings))
+
     def local_parameters(self) -> dict[str, Any]:
         """Template parameters for a stack whose site is the example site on this machine."""
         return {
-            "AllowedOrigins": self.site_url,
+            "AllowedOrigins": ",".join(self.site_origins()),
             "SiteBaseUrl": self.site_url,
             "ApiBaseUrl": self.api_url,
             "ThankYouUrl": f"{self.site_url}/thank-you.html",
+            # An editor's change must show at once: no warm function keeps published JSON, and
+            # browsers revalidate each answer (its ETag makes that a 304 while nothing changed).
+            "ArticleCacheTtlSeconds": "0",
+            "ArticleCacheControl": "no-cache",
             **self.config.parameters,
         }
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """As API Gateway invokes: synchronously, so a function at its concurrency is throttled."""
-        return self.functions[function].invoke(event, throttle=True)
+        result = self.functions[function].invoke(event, throttle=True)
+        if isinstance(result, dict) and result.get("statusCode") == 429:
+            self.log("dev", self._rate_limit_hint())
+        return result
+
+    def _rate_limit_hint(self) -> str:
+        # Every local request comes from 127.0.0.1, so the whole machine is one client.
+        limit = self.template.parameters.get("RateLimitPerHour") if self.template else None
+        return (
+            f"429: the consultation rate limit ({limit} an hour per client address) was reached; every"
+            " local request comes from 127.0.0.1. Raise it: clinic dev --parameter RateLimitPerHour=50"
+            " (make dev DEV_ARGS='--parameter RateLimitPerHour=50')"
+        )
 
     def concurrency_of(self, reserved: int | None) -> int:
         """Containers a function may run: --concurrency, or less when it reserves less."""
@@ -135,12 +168,11 @@ class LocalStack:
         provision(template, self.client)
         self.template = template
 
-        publish(
-            self.config.content_dir,
-            template.refs["ContentBucket"],
-            s3_client=self.client("s3"),
-            say=partial(self.log, "publish"),
-        )
+        if self.config.watch_content:
+            watcher = ContentWatcher(self.config.content_dir, self.republish)
+            watcher.start()  # before the first publish, so that no edit falls between the two
+            self._stoppers.append(watcher.stop)
+        self.publish_content()
 
         environment = self.function_environment()
         for name, spec in template.functions().items():
@@ -174,6 +206,36 @@ class LocalStack:
             )
             site.start()
             self._stoppers.append(site.stop)
+
+    def publish_content(self) -> bool:
+        """Publish content/ as `clinic publish` does (only what changed is uploaded). A bad
+        article is reported, file, field and problem, and the bucket keeps what it had."""
+        if self.template is None:
+            raise RuntimeError("the local stack is not provisioned")
+        say = partial(self.log, "publish")
+        with self._publish_lock:
+            try:
+                publish(
+                    self.config.content_dir,
+                    self.template.refs["ContentBucket"],
+                    s3_client=self.client("s3"),
+                    say=say,
+                )
+            except ContentError as error:
+                say("Nothing was published: fix these first (the site keeps what it had).")
+                for problem in error.problems:
+                    say(f"  {problem}")
+                return False
+            except Exception as error:  # an unreadable file, S3 trouble: keep the stack running
+                say(f"Nothing was published: {type(error).__name__}: {error}")
+                return False
+        return True
+
+    def republish(self, changed: list[Path]) -> None:
+        """The content watcher's call: republish after an edit."""
+        names = ", ".join(_relative(path, self.config.content_dir) for path in changed)
+        self.log("publish", f"changed: {names}; republishing")
+        self.publish_content()
 
     def _start_event_sources(self, template: StackTemplate) -> None:
         """The template's stream mappings and schedules, delivered as Lambda would."""
@@ -278,12 +340,21 @@ class LocalStack:
                 f"    {aws} s3 ls s3://{refs['ContentBucket']}/{PUBLISHED_PREFIX} --recursive",
                 f"    {aws} dynamodb scan --table-name {refs['LeadsTable']}",
                 f"  Schedules        {sweep or 'none'}",
+                f"  Content          {self.config.content_dir}"
+                + ("  (republished when a file in it changes)" if self.config.watch_content else ""),
                 f"  Concurrency      up to {self.config.concurrency} containers per function"
                 " (beyond that the API answers as Lambda throttles: 500)",
                 "Stop with Ctrl-C.",
                 "",
             ]
         )
+
+
+def _relative(path: Path, directory: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(directory.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def source_period(source: ScheduledInvoker) -> str:
@@ -301,8 +372,9 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
     return parameters
 
 
-def run_dev(args: argparse.Namespace) -> int:
-    config = DevConfig(
+def dev_config(args: argparse.Namespace) -> DevConfig:
+    """`clinic dev`'s options as the stack's configuration."""
+    return DevConfig(
         host=args.host,
         aws_port=args.aws_port,
         api_port=args.api_port,
@@ -313,8 +385,12 @@ def run_dev(args: argparse.Namespace) -> int:
         parameters=_parameters(args.parameter),
         sweep_every=args.sweep_every,
         concurrency=args.concurrency,
+        verbose=args.verbose,
     )
-    stack = LocalStack(config)
+
+
+def run_dev(args: argparse.Namespace) -> int:
+    stack = LocalStack(dev_config(args))
     stopped = threading.Event()
 
     def request_stop(signum: int, _frame: Any) -> None:
