@@ -19,6 +19,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from clinic.consultations.models import ConsultationRequest
 from clinic.consultations.service import ConsultationService, SubmissionPolicy
 from clinic.consultations.store import LeadStore
+from clinic.leads.record import StoredLead
 from clinic_infra.template import StackTemplate
 from tests import faults
 from tests.helpers import http_event
@@ -127,6 +128,16 @@ def test_valid_request_is_stored_once_with_what_the_service_adds(post: Post, sta
     assert "website" not in lead
 
 
+def test_a_patient_who_gave_both_channels_without_choosing_is_stored_with_no_preference(
+    post: Post, stack: StackTemplate
+) -> None:
+    assert post({k: v for k, v in VALID.items() if k != "preferred_contact"})["statusCode"] == 201
+    (lead,) = _leads(stack)
+    assert "preferred_contact" not in lead
+    assert StoredLead.from_item(lead).preferred_contact is None
+    assert (lead["email"], lead["phone"]) == ("ada@example.com", "+14155552671")
+
+
 def test_the_client_is_stored_as_a_keyed_hash_never_its_address(post: Post, stack: StackTemplate) -> None:
     post(VALID, source_ip="198.51.100.23")
     (lead,) = _leads(stack)
@@ -159,7 +170,7 @@ def test_plain_form_post_is_stored_and_redirected_to_the_thank_you_page(
     (lead,) = _leads(stack)
     assert lead["name"] == "Grace Hopper"
     assert lead["concerns"] == ["anxiety", "ocd"]
-    assert lead["preferred_contact"] == "phone"
+    assert "preferred_contact" not in lead  # no preference, not a guess
     assert lead["source"] == {"utm_campaign": "fall"}
 
 

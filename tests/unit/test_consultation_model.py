@@ -31,7 +31,7 @@ def test_valid_request_has_defaults() -> None:
     request = _request()
     assert request.preferred_time == "any"
     assert request.concerns == []
-    assert request.channel == "email"
+    assert request.preferred_contact is None
 
 
 def test_name_is_trimmed() -> None:
@@ -103,8 +103,9 @@ def test_preferred_contact_must_be_a_channel_that_was_given(changes: dict[str, A
     assert [problem.field for problem in _request(**changes).contact_problems()] == [field]
 
 
-def test_preferred_contact_defaults_to_phone_when_only_a_phone_is_given() -> None:
-    assert _request(email=..., phone="4155552671").channel == "phone"
+def test_no_preferred_contact_stays_no_preference_whatever_was_given() -> None:
+    assert _request(email=..., phone="4155552671").preferred_contact is None
+    assert _request(phone="4155552671").preferred_contact is None
 
 
 @pytest.mark.parametrize("value", ["fax", "EMAIL", "", 1])

@@ -112,19 +112,53 @@ def test_contact_staff_email_adds_how_to_reach_the_patient_but_no_health_details
     text, html = _parts(staff_email(LEAD, "contact", CLINIC))
     assert "Name: Patientname <b>Bold</b>" in text
     assert "Preferred contact: Phone call" in text
-    assert "Reach them at: +1 415-555-0123" in text
     assert "Best time: Evening" in text
     assert "&lt;b&gt;Bold&lt;/b&gt;" in html  # escaped in the HTML part
     assert "<b>Bold</b>" not in html
-    for value in (LEAD.message, "PTSD", "Chronic pain", LEAD.email):
+    for value in (LEAD.message, "PTSD", "Chronic pain"):
         assert value not in text
         assert value not in html
 
 
-def test_contact_staff_email_gives_the_email_when_email_is_preferred() -> None:
-    text, _ = _parts(staff_email(LEAD.model_copy(update={"preferred_contact": "email"}), "contact", CLINIC))
-    assert "Reach them at: patient.mail@example.org" in text
-    assert "415" not in text
+@pytest.mark.parametrize("detail", ["contact", "full"])
+@pytest.mark.parametrize("channel", ["email", "phone", "text", None])
+def test_staff_email_lists_every_channel_the_patient_gave_whichever_they_prefer(
+    detail: str, channel: str | None
+) -> None:
+    text, html = _parts(staff_email(LEAD.model_copy(update={"preferred_contact": channel}), detail, CLINIC))
+    assert "Email: patient.mail@example.org" in text
+    assert "Phone: +1 415-555-0123" in text
+    assert "patient.mail@example.org" in html
+    assert "+1 415-555-0123" in html
+
+
+def test_staff_email_lists_only_the_channels_that_were_given() -> None:
+    text, _ = _parts(staff_email(LEAD.model_copy(update={"email": None}), "contact", CLINIC))
+    assert "Phone: +1 415-555-0123" in text
+    assert "Email:" not in text
+
+
+@pytest.mark.parametrize(
+    ("channel", "label", "instruction"),
+    [
+        ("email", "Email", "Please reply to the patient by email."),
+        ("phone", "Phone call", "Please call the patient back."),
+        ("text", "Text message", "Please reply to the patient by text message."),
+        (None, "No preference", "The patient did not say how they prefer to be contacted"),
+    ],
+)
+def test_staff_email_says_what_to_do_for_the_chosen_channel(
+    channel: str | None, label: str, instruction: str
+) -> None:
+    lead = LEAD.model_copy(update={"preferred_contact": channel})
+    text, html = _parts(staff_email(lead, "contact", CLINIC))
+    assert instruction in text
+    assert instruction in html
+    assert f"Preferred contact: {label}" in text
+    if channel != "phone":
+        assert "call the patient back" not in text
+    minimal, _ = _parts(staff_email(lead, "minimal", CLINIC))
+    assert instruction in minimal  # the action, without contact details
 
 
 def test_full_staff_email_adds_concerns_and_message() -> None:

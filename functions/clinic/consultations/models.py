@@ -165,13 +165,6 @@ class ConsultationRequest(BaseModel):
             raise ValueError(FIELD_MESSAGES["consent"])
         return value
 
-    @property
-    def channel(self) -> ContactChannel:
-        """How to reach the patient: as chosen, or by email if given, else by phone."""
-        if self.preferred_contact:
-            return self.preferred_contact
-        return "email" if self.email else "phone"
-
     def contact_problems(self) -> list[FieldProblem]:
         """Rules across fields: a way to reply, and a preferred channel that was given."""
         if not self.email and not self.phone:

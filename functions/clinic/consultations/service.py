@@ -128,7 +128,7 @@ class ConsultationService:
             name=request.name,
             email=request.email,
             phone=request.phone,
-            preferred_contact=request.channel,
+            preferred_contact=request.preferred_contact,
             preferred_time=request.preferred_time,
             concerns=list(request.concerns),
             message=request.message,

@@ -132,7 +132,7 @@ class StoredLead(BaseModel):
     name: str
     email: str | None = None
     phone: str | None = None  # E.164
-    preferred_contact: ContactChannel
+    preferred_contact: ContactChannel | None = None  # None: the patient did not choose (absent in the item)
     preferred_time: PreferredTime = "any"
     concerns: list[str] = Field(default_factory=list)
     message: str | None = None

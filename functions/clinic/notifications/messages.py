@@ -18,7 +18,14 @@ import phonenumbers
 from clinic.leads.record import StoredLead, format_time
 from clinic.notifications.models import DetailLevel
 
-CHANNEL_LABELS = {"email": "Email", "phone": "Phone call", "text": "Text message"}
+CHANNEL_LABELS = {"email": "Email", "phone": "Phone call", "text": "Text message", None: "No preference"}
+# What staff are asked to do, by the channel the patient chose (None: they did not choose).
+NEXT_STEPS = {
+    "email": "Please reply to the patient by email.",
+    "phone": "Please call the patient back.",
+    "text": "Please reply to the patient by text message.",
+    None: "The patient did not say how they prefer to be contacted: use any way they gave.",
+}
 TIME_LABELS = {"morning": "Morning", "afternoon": "Afternoon", "evening": "Evening", "any": "Any time"}
 CONCERN_LABELS = {
     "depression": "Depression",
@@ -49,22 +56,20 @@ def staff_rows(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) -> 
     """The label/value lines of the staff email, as far as `detail` allows."""
     rows = [("Reference", lead.id), ("Received", received_at(lead, clinic))]
     if detail in ("contact", "full"):
-        reach = lead.email if lead.preferred_contact == "email" else _readable_phone(lead.phone)
-        rows += [
-            ("Name", lead.name),
-            ("Preferred contact", CHANNEL_LABELS[lead.preferred_contact]),
-            ("Reach them at", reach or ""),
-            ("Best time", TIME_LABELS[lead.preferred_time]),
-        ]
+        # Every channel the patient gave, whichever they prefer: staff may need the other one.
+        rows += [("Name", lead.name), ("Preferred contact", CHANNEL_LABELS[lead.preferred_contact])]
+        if lead.email:
+            rows.append(("Email", lead.email))
+        if lead.phone:
+            rows.append(("Phone", _readable_phone(lead.phone)))
+        rows.append(("Best time", TIME_LABELS[lead.preferred_time]))
     if detail == "full":
         concerns = ", ".join(CONCERN_LABELS.get(concern, concern) for concern in lead.concerns)
         rows += [("Concerns", concerns or "None chosen"), ("Message", lead.message or "(none)")]
     return rows
 
 
-def _readable_phone(e164: str | None) -> str | None:
-    if not e164:
-        return None
+def _readable_phone(e164: str) -> str:
     number = phonenumbers.parse(e164)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
@@ -72,7 +77,7 @@ def _readable_phone(e164: str | None) -> str | None:
 def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) -> EmailMessage:
     rows = staff_rows(lead, detail, clinic)
     subject = f"New consultation request {lead.id}"
-    intro = "A new consultation request has arrived. Please call the patient back."
+    intro = f"A new consultation request has arrived. {NEXT_STEPS[lead.preferred_contact]}"
     if lead.is_test:
         subject = f"[Test] {subject}"
         intro = (
