@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from email import message_from_string, policy
 from email.message import EmailMessage
@@ -162,6 +163,19 @@ def test_staff_email_holds_what_the_detail_level_allows(
         assert value in text
     for value in absent:
         assert value not in text
+
+
+def test_the_templates_defaults_write_for_a_us_clinic_and_keep_the_subject_neutral(
+    stack: StackTemplate, consultations: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submit(consultations)
+    invoke(load_handler(stack, "NotifierFunction", monkeypatch), notifier_event(stack))
+    (staff,) = [email for email in sent_emails() if email["To"] == "staff@example-clinic.com"]
+    (confirmation,) = [email for email in sent_emails() if email["To"] == LEAD["email"]]
+    # e.g. "Received: Tuesday, December 1, 2026, 1:34 PM EST"
+    assert re.search(r"Received: [A-Z][a-z]+day, [A-Z][a-z]+ \d{1,2}, \d{4}, \d{1,2}:\d\d [AP]M E[SD]T\n", _body(staff))
+    assert confirmation["Subject"] == "We received your consultation request"
+    assert "call us at (555) 010-0100" in _body(confirmation)
 
 
 def test_no_confirmation_without_an_email_or_when_turned_off(

@@ -20,7 +20,7 @@ from clinic.notifications.service import ContactDetailsInTopicMessage, assert_no
 
 CLINIC = ClinicDetails(
     name="Example Clinic",
-    contact_line="call us on (555) 010-0100.",
+    contact_line="call us at (555) 010-0100.",
     time_zone=ZoneInfo("America/Los_Angeles"),
     sender="no-reply@clinic.example",
     staff=("one@clinic.example", "two@clinic.example"),
@@ -102,7 +102,7 @@ def test_only_the_doctors_name_and_source_together_mark_a_test(name: str, utm_so
 def test_minimal_staff_email_has_only_the_reference_and_time_in_the_clinic_zone() -> None:
     text, html = _parts(staff_email(LEAD, "minimal", CLINIC))
     assert f"Reference: {LEAD.id}" in text
-    assert "Received: Friday 27 November 2026, 10:05 PST" in text
+    assert "Received: Friday, November 27, 2026, 10:05 AM PST" in text
     for value in PERSONAL:
         assert value not in text
         assert value not in html
@@ -172,13 +172,22 @@ def test_confirmation_never_echoes_what_the_patient_wrote() -> None:
     email = confirmation_email(LEAD, CLINIC)
     text, html = _parts(email)
     assert email["To"] == LEAD.email
-    assert "Example Clinic" in str(email["Subject"])
     for value in [LEAD.name, "Patientname", LEAD.phone, LEAD.message, "PTSD", "ptsd", "Evening", "evening"]:
         assert value not in text
         assert value not in html
         assert value not in str(email["Subject"])
-    assert "call us on (555) 010-0100." in text
+    assert "call us at (555) 010-0100." in text
     assert "988" in text
+
+
+def test_confirmation_subject_names_neither_the_clinic_nor_a_condition_by_default() -> None:
+    clinic = ClinicDetails(**{**CLINIC.__dict__, "name": "Example Ketamine Clinic"})
+    subject = str(confirmation_email(LEAD, clinic)["Subject"])
+    assert subject == "We received your consultation request"
+    for word in ("Ketamine", "Clinic", "depression", "PTSD", "pain"):
+        assert word.lower() not in subject.lower()
+    chosen = ClinicDetails(**{**CLINIC.__dict__, "confirmation_subject": "Thank you for contacting us"})
+    assert confirmation_email(LEAD, chosen)["Subject"] == "Thank you for contacting us"
 
 
 def test_topic_message_holds_the_id_and_time_only() -> None:

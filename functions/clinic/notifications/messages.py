@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from clinic.common.dates import Locale, date_and_time
 from clinic.leads.record import StoredLead, format_time
 from clinic.notifications.models import DetailLevel
 
@@ -37,6 +38,11 @@ CONCERN_LABELS = {
 }
 
 
+# An inbox preview shows the subject to anyone who glances at the patient's screen: by default
+# it names neither the clinic (whose name may say what it treats) nor a condition.
+DEFAULT_CONFIRMATION_SUBJECT = "We received your consultation request"
+
+
 @dataclass(frozen=True)
 class ClinicDetails:
     name: str
@@ -44,12 +50,13 @@ class ClinicDetails:
     time_zone: ZoneInfo
     sender: str
     staff: tuple[str, ...]
+    locale: Locale = "en-US"
+    confirmation_subject: str = DEFAULT_CONFIRMATION_SUBJECT
 
 
 def received_at(lead: StoredLead, clinic: ClinicDetails) -> str:
-    """The time the lead arrived, in the clinic's time zone: 'Friday 27 November 2026, 08:11 EST'."""
-    local = lead.created_at.astimezone(clinic.time_zone)
-    return local.strftime("%A %-d %B %Y, %H:%M %Z")
+    """The time the lead arrived, in the clinic's zone and locale: 'Friday, November 27, 2026, 8:11 AM EST'."""
+    return date_and_time(lead.created_at, clinic.time_zone, clinic.locale)
 
 
 def staff_rows(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) -> list[tuple[str, str]]:
@@ -102,7 +109,7 @@ def confirmation_email(lead: StoredLead, clinic: ClinicDetails) -> EmailMessage:
     """A generic thank-you: nothing in it comes from what the patient wrote, not even their name."""
     if not lead.email:
         raise ValueError("a confirmation needs the patient's email address")
-    email = _message(f"We received your consultation request - {clinic.name}", clinic.sender, (lead.email,))
+    email = _message(clinic.confirmation_subject, clinic.sender, (lead.email,))
     paragraphs = [
         "Thank you for asking for a free consultation.",
         "A member of our team will contact you in the way you asked, to talk about your questions "
