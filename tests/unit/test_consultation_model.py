@@ -45,6 +45,26 @@ def test_bad_names_are_refused(name: Any) -> None:
     assert "name" in _problems(name=name)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u200b",  # zero-width space
+        "\u200c\u200d",  # zero-width non-joiner and joiner
+        "\u2060\ufeff",  # word joiner, byte order mark
+        "Ada\u200bLovelace",  # a format character inside a real name
+        "\u3164\u3164",  # Hangul fillers: letters that print as nothing
+        "\u0301",  # a combining accent on nothing
+        "\u00a0\u3000",  # spaces other than ASCII, all stripped or blank
+    ],
+)
+def test_names_staff_would_see_as_blank_or_altered_are_refused(name: str) -> None:
+    assert set(_problems(name=name)) == {"name"}
+
+
+def test_a_name_with_accents_and_combining_marks_is_visible_text() -> None:
+    assert _request(name="Zoe\u0308 Nguye\u0302\u0303n").name == "Zoe\u0308 Nguye\u0302\u0303n"
+
+
 def test_name_of_100_characters_with_accents_is_accepted() -> None:
     assert _request(name="É" * 100).name == "É" * 100
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
 from clinic.common.errors import ApiError, RateLimited, ServiceUnavailable
-from clinic.common.http import JSON, documented_errors, install_error_handlers
+from clinic.common.http import JSON, documented_errors, error_response, install_error_handlers
 from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
 from clinic.consultations.client_hash import ClientHashKey
@@ -29,7 +29,17 @@ from clinic.consultations.store import LeadStore
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver(enable_validation=True)
-install_error_handlers(app, logger, FIELD_MESSAGES)
+
+
+def _answer_failure(error: ApiError) -> Response[str]:
+    """A plain form gets a page it can show, for every failure (the Idempotency-Key header is
+    checked before the route runs); everyone else the envelope."""
+    if is_plain_form(app.current_event.headers.get("content-type")):
+        return problems_page(error)
+    return error_response(error)
+
+
+install_error_handlers(app, logger, FIELD_MESSAGES, render=_answer_failure)
 keep_sdk_logs_quiet()
 warnings.filterwarnings("ignore", "No application metrics to publish*")
 
@@ -107,9 +117,7 @@ def create_consultation(idempotency_key: IdempotencyKey = None) -> Response[str]
         )
     except ApiError as error:
         _count_failure(error)
-        if is_plain_form(content_type):  # a plain form gets a page it can show
-            return problems_page(error)
-        raise
+        raise  # answered by _answer_failure
     _count_success(accepted)
     if submission.from_form:
         headers = {"Location": settings().thank_you_url, "Cache-Control": "no-store"}

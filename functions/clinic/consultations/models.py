@@ -31,6 +31,15 @@ def has_hidden_characters(text: str, *, allow_line_breaks: bool = False) -> bool
     )
 
 
+# Letters that print as nothing: the Hangul fillers and the blank Braille pattern.
+_BLANK_LETTERS = set("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_visible(char: str) -> bool:
+    """Whether a character leaves a mark: not a space, control, format or combining mark alone."""
+    return unicodedata.category(char)[0] not in "ZCM" and char not in _BLANK_LETTERS
+
+
 # Messages shown next to each field; they state the rule, never the value.
 FIELD_MESSAGES = {
     "name": "Enter your name, up to 100 characters.",
@@ -115,8 +124,12 @@ class ConsultationRequest(BaseModel):
     @field_validator("name")
     @classmethod
     def _name_is_visible_text(cls, value: str) -> str:
-        if has_hidden_characters(value):
+        # Invisible format characters (zero-width spaces and joiners, word joiners, byte order
+        # marks: category Cf) would let a name look blank, or like another name, to staff.
+        if has_hidden_characters(value) or any(unicodedata.category(char) == "Cf" for char in value):
             raise ValueError("Use letters, spaces and punctuation only in your name.")
+        if not any(is_visible(char) for char in value):
+            raise ValueError(FIELD_MESSAGES["name"])
         return value
 
     @field_validator("email")

@@ -17,7 +17,7 @@ FIELD_LABELS = {
     "concerns": "What you would like help with",
     "message": "Message",
     "consent": "Consent",
-    "Idempotency-Key": "Form",
+    "idempotency-key": "Form",
 }
 
 _PAGE = """<!doctype html>
