@@ -198,12 +198,17 @@ def test_plain_form_errors_found_while_reading_are_pages_too(post: Post, form: s
     assert "<h1>Please check your request</h1>" in response["body"]
 
 
-def test_plain_form_with_a_malformed_idempotency_key_gets_the_page_too(post: Post, stack: StackTemplate) -> None:
+def test_plain_form_with_a_malformed_idempotency_key_gets_the_page_too(
+    post: Post, stack: StackTemplate
+) -> None:
     form = urlencode([("name", "Grace Hopper"), ("phone", "415-555-2671"), ("consent", "true")])
     response = post(form, content_type="application/x-www-form-urlencoded", key="not a valid key!")
     assert response["statusCode"] == 422
     assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
-    assert "<li><strong>Form</strong>: Use 1 to 64 letters, digits, hyphens or underscores.</li>" in response["body"]
+    assert (
+        "<li><strong>Form</strong>: Use 1 to 64 letters, digits, hyphens or underscores.</li>"
+        in response["body"]
+    )
     assert "not a valid key!" not in response["body"]
     assert _leads(stack) == []
 

@@ -173,7 +173,9 @@ def test_the_templates_defaults_write_for_a_us_clinic_and_keep_the_subject_neutr
     (staff,) = [email for email in sent_emails() if email["To"] == "staff@example-clinic.com"]
     (confirmation,) = [email for email in sent_emails() if email["To"] == LEAD["email"]]
     # e.g. "Received: Tuesday, December 1, 2026, 1:34 PM EST"
-    assert re.search(r"Received: [A-Z][a-z]+day, [A-Z][a-z]+ \d{1,2}, \d{4}, \d{1,2}:\d\d [AP]M E[SD]T\n", _body(staff))
+    assert re.search(
+        r"Received: [A-Z][a-z]+day, [A-Z][a-z]+ \d{1,2}, \d{4}, \d{1,2}:\d\d [AP]M E[SD]T\n", _body(staff)
+    )
     assert confirmation["Subject"] == "We received your consultation request"
     assert "call us at (555) 010-0100" in _body(confirmation)
 

@@ -25,7 +25,9 @@ NEW_YORK = ZoneInfo("America/New_York")
         ),
     ],
 )
-def test_us_english_is_month_day_year_and_a_12_hour_clock(moment: datetime, zone: ZoneInfo, written: str) -> None:
+def test_us_english_is_month_day_year_and_a_12_hour_clock(
+    moment: datetime, zone: ZoneInfo, written: str
+) -> None:
     assert date_and_time(moment, zone, "en-US") == written
 
 

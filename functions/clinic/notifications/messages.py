@@ -55,7 +55,7 @@ class ClinicDetails:
 
 
 def received_at(lead: StoredLead, clinic: ClinicDetails) -> str:
-    """The time the lead arrived, in the clinic's zone and locale: 'Friday, November 27, 2026, 8:11 AM EST'."""
+    """When the lead arrived, in the clinic's zone and locale: 'Friday, November 27, 2026, 8:11 AM EST'."""
     return date_and_time(lead.created_at, clinic.time_zone, clinic.locale)
 
 
