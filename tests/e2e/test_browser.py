@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+REFERENCE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 SITE_CONTENT = load_site(ROOT / "content")
 
 
@@ -69,10 +69,17 @@ def page(browser: Browser, local_stack: LocalStack) -> Iterator[Page]:
     assert problems.errors == []
 
 
-def _lead_ids(stack: LocalStack) -> set[str]:
+def _leads(stack: LocalStack) -> list[dict[str, Any]]:
     assert stack.template is not None
-    items = stack.client("dynamodb").scan(TableName=stack.template.refs["LeadsTable"])["Items"]
-    return {item["id"]["S"] for item in items}
+    return stack.client("dynamodb").scan(TableName=stack.template.refs["LeadsTable"])["Items"]
+
+
+def _lead_ids(stack: LocalStack) -> set[str]:
+    return {item["id"]["S"] for item in _leads(stack)}
+
+
+def _references(stack: LocalStack, ids: set[str]) -> set[str]:
+    return {item["reference"]["S"] for item in _leads(stack) if item["id"]["S"] in ids}
 
 
 def _outbox(stack: LocalStack) -> list[dict[str, Any]]:
@@ -163,8 +170,10 @@ def test_submitted_form_shows_success_stores_one_lead_and_emails_staff(
     page.click("#submit")
     expect(page.locator("#form-success")).to_be_visible()
     reference = page.locator("#reference").inner_text()
-    assert ULID.match(reference)
-    assert _lead_ids(local_stack) - before == {reference}
+    assert REFERENCE.match(reference)
+    new = _lead_ids(local_stack) - before
+    assert len(new) == 1
+    assert _references(local_stack, new) == {reference}
     staff_email = _wait_for_email(local_stack, reference)
     assert "Name: Browser Patient" in staff_email["text"]
     assert "Browser Patient" not in staff_email["subject"]
@@ -235,10 +244,33 @@ def test_without_javascript_the_form_posts_and_lands_on_the_thank_you_page(
     page.check("#concern-depression")
     page.check("#consent")
     page.click("#submit")
-    page.wait_for_url(re.compile(r"/thank-you\.html$"))
+    page.wait_for_url(re.compile(r"/thank-you\.html#reference=[0-9A-Z]{4}-[0-9A-Z]{4}$"))
     expect(page.locator("h1")).to_have_text("Thank you")
     context.close()
     assert len(_lead_ids(local_stack) - before) == 1
+
+
+def test_the_thank_you_page_shows_the_reference_of_a_plain_form_post(
+    page: Page, local_stack: LocalStack
+) -> None:
+    before = _lead_ids(local_stack)
+    page.goto(local_stack.site_url + "/consult.html")
+    _fill_form(page, name="Plain Post Patient", email="plain.post@example.org")
+    # form.submit() posts the form natively, as a browser whose script failed to load would
+    page.evaluate("HTMLFormElement.prototype.submit.call(document.getElementById('consultation-form'))")
+    page.wait_for_url(re.compile(r"/thank-you\.html#reference="))
+    line = page.locator("#reference-line")
+    expect(line).to_be_visible()
+    reference = page.locator("#reference").inner_text()
+    assert REFERENCE.match(reference)
+    assert _references(local_stack, _lead_ids(local_stack) - before) == {reference}
+    expect(line).to_contain_text(f"Your reference is {reference}.")
+
+
+def test_the_thank_you_page_shows_no_reference_it_was_not_given(page: Page, local_stack: LocalStack) -> None:
+    page.goto(local_stack.site_url + "/thank-you.html#reference=<b>nope</b>")
+    expect(page.locator("h1")).to_have_text("Thank you")
+    expect(page.locator("#reference-line")).to_be_hidden()
 
 
 def test_screenshot_of_the_example_site(page: Page, local_stack: LocalStack, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from tests.helpers import http_event
 from tests.integration.conftest import Hooks, invoke, load_handler
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+REFERENCE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 VALID: dict[str, Any] = {
     "name": "Ada Lovelace",
     "email": "ada@example.com",
@@ -114,6 +115,8 @@ def test_valid_request_is_stored_once_with_what_the_service_adds(post: Post, sta
     assert ULID.match(body["id"])
     (lead,) = _leads(stack)
     assert lead["id"] == body["id"]
+    assert REFERENCE.match(body["reference"])
+    assert lead["reference"] == body["reference"]  # what the patient is told is what staff look up
     assert lead["status"] == "new"
     assert lead["name"] == "Ada Lovelace"
     assert lead["phone"] == "+14155552671"
@@ -166,8 +169,12 @@ def test_plain_form_post_is_stored_and_redirected_to_the_thank_you_page(
     )
     response = post(form, content_type="application/x-www-form-urlencoded", base64_body=True)
     assert response["statusCode"] == 303
-    assert response["headers"]["Location"] == "https://www.example-clinic.com/thank-you/"
     (lead,) = _leads(stack)
+    assert REFERENCE.match(lead["reference"])
+    assert (
+        response["headers"]["Location"]
+        == f"https://www.example-clinic.com/thank-you/#reference={lead['reference']}"
+    )
     assert lead["name"] == "Grace Hopper"
     assert lead["concerns"] == ["anxiety", "ocd"]
     assert "preferred_contact" not in lead  # no preference, not a guess
@@ -274,6 +281,7 @@ def test_filled_honeypot_looks_like_success_and_stores_nothing(
     response = post({**VALID, "website": "http://cheap-pills.example"})
     assert response["statusCode"] == 201
     assert ULID.match(_json(response)["id"])
+    assert REFERENCE.match(_json(response)["reference"])  # looks like any success
     assert _leads(stack) == []
     assert _scan(stack.refs["GuardTable"]) == []
     assert '"LeadSpamDropped":[1.0]' in capsys.readouterr().out

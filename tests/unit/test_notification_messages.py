@@ -28,6 +28,7 @@ CLINIC = ClinicDetails(
 LEAD = StoredLead(
     id="01JZ0000000000000000000000",
     created_at=datetime(2026, 11, 27, 18, 5, tzinfo=UTC),
+    reference="K7M4-QX2P",
     name="Patientname <b>Bold</b>",
     email="patient.mail@example.org",
     phone="+14155550123",
@@ -50,7 +51,7 @@ def _parts(email: EmailMessage) -> tuple[str, str]:
 @pytest.mark.parametrize("detail", ["minimal", "contact", "full"])
 def test_staff_subject_carries_no_personal_data(detail: str) -> None:
     subject = str(staff_email(LEAD, detail, CLINIC)["Subject"])  # type: ignore[arg-type]
-    assert subject == f"New consultation request {LEAD.id}"
+    assert subject == "New consultation request K7M4-QX2P"
 
 
 def test_staff_email_goes_from_the_sender_to_every_staff_address() -> None:
@@ -101,7 +102,7 @@ def test_only_the_doctors_name_and_source_together_mark_a_test(name: str, utm_so
 
 def test_minimal_staff_email_has_only_the_reference_and_time_in_the_clinic_zone() -> None:
     text, html = _parts(staff_email(LEAD, "minimal", CLINIC))
-    assert f"Reference: {LEAD.id}" in text
+    assert "Reference: K7M4-QX2P" in text
     assert "Received: Friday, November 27, 2026, 10:05 AM PST" in text
     for value in PERSONAL:
         assert value not in text
@@ -188,6 +189,25 @@ def test_confirmation_subject_names_neither_the_clinic_nor_a_condition_by_defaul
         assert word.lower() not in subject.lower()
     chosen = ClinicDetails(**{**CLINIC.__dict__, "confirmation_subject": "Thank you for contacting us"})
     assert confirmation_email(LEAD, chosen)["Subject"] == "Thank you for contacting us"
+
+
+@pytest.mark.parametrize("detail", ["minimal", "contact", "full"])
+def test_staff_email_says_how_to_read_the_whole_request_by_its_reference(detail: str) -> None:
+    text, html = _parts(staff_email(LEAD, detail, CLINIC))
+    for part in (text, html):
+        assert "clinic lead show K7M4-QX2P" in part
+        assert "leads table" not in part
+
+
+def test_a_lead_stored_before_references_is_referred_to_by_its_id() -> None:
+    old = LEAD.model_copy(update={"reference": None})
+    assert staff_email(old, "minimal", CLINIC)["Subject"] == f"New consultation request {LEAD.id}"
+
+
+def test_confirmation_gives_the_patient_their_reference() -> None:
+    text, html = _parts(confirmation_email(LEAD, CLINIC))
+    assert "Your reference is K7M4-QX2P." in text
+    assert "K7M4-QX2P" in html
 
 
 def test_topic_message_holds_the_id_and_time_only() -> None:

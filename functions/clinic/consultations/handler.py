@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from functools import cache
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -120,10 +121,17 @@ def create_consultation(idempotency_key: IdempotencyKey = None) -> Response[str]
         raise  # answered by _answer_failure
     _count_success(accepted)
     if submission.from_form:
-        headers = {"Location": settings().thank_you_url, "Cache-Control": "no-store"}
+        headers = {"Location": thank_you_location(accepted), "Cache-Control": "no-store"}
         return Response(status_code=303, headers=headers, body="")
-    body = ConsultationAccepted(id=accepted.lead_id).model_dump_json()
+    body = ConsultationAccepted(id=accepted.lead_id, reference=accepted.reference).model_dump_json()
     return Response(status_code=201, content_type=JSON, body=body, headers={"Cache-Control": "no-store"})
+
+
+def thank_you_location(accepted: Accepted) -> str:
+    """The thank-you page, with the reference in the fragment: the page shows it, and a fragment
+    is never sent to the site's server, its logs or another site's Referer."""
+    page = settings().thank_you_url.split("#", 1)[0]
+    return f"{page}#{urlencode({'reference': accepted.reference})}" if accepted.reference else page
 
 
 def _count_success(accepted: Accepted) -> None:

@@ -198,4 +198,9 @@ class ConsultationAccepted(BaseModel):
     """201: the request was received (or, for a replay, had been)."""
 
     id: str = Field(description="The lead's ULID.")
+    reference: str | None = Field(
+        description="The short code staff and the patient quote about this request, e.g. K7M4-QX2P "
+        "(null only when repeating the answer to a request stored before references existed).",
+        examples=["K7M4-QX2P"],
+    )
     status: Literal["received"] = "received"

@@ -61,7 +61,7 @@ def received_at(lead: StoredLead, clinic: ClinicDetails) -> str:
 
 def staff_rows(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) -> list[tuple[str, str]]:
     """The label/value lines of the staff email, as far as `detail` allows."""
-    rows = [("Reference", lead.id), ("Received", received_at(lead, clinic))]
+    rows = [("Reference", reference(lead)), ("Received", received_at(lead, clinic))]
     if detail in ("contact", "full"):
         # Every channel the patient gave, whichever they prefer: staff may need the other one.
         rows += [("Name", lead.name), ("Preferred contact", CHANNEL_LABELS[lead.preferred_contact])]
@@ -81,9 +81,15 @@ def _readable_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def reference(lead: StoredLead) -> str:
+    """What staff and the patient quote: the short reference (a lead stored before references
+    existed has only its id)."""
+    return lead.reference or lead.id
+
+
 def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) -> EmailMessage:
     rows = staff_rows(lead, detail, clinic)
-    subject = f"New consultation request {lead.id}"
+    subject = f"New consultation request {reference(lead)}"
     intro = f"A new consultation request has arrived. {NEXT_STEPS[lead.preferred_contact]}"
     if lead.is_test:
         subject = f"[Test] {subject}"
@@ -92,7 +98,11 @@ def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) ->
             "staff. It will be deleted in a few minutes; nobody needs to call back."
         )
     email = _message(subject, clinic.sender, clinic.staff)
-    footer = "Full details are in the leads table under this reference."
+    # Until the staff inbox, the whole request is read with the clinic's AWS access (README).
+    footer = (
+        f"To read the whole request, someone with access to the clinic's AWS account runs: "
+        f"clinic lead show {reference(lead)}"
+    )
     text_rows = "\n".join(f"{label}: {value}" for label, value in rows)
     email.set_content(f"{intro}\n\n{text_rows}\n\n{footer}\n")
     html_rows = "".join(
@@ -112,6 +122,7 @@ def confirmation_email(lead: StoredLead, clinic: ClinicDetails) -> EmailMessage:
     email = _message(clinic.confirmation_subject, clinic.sender, (lead.email,))
     paragraphs = [
         "Thank you for asking for a free consultation.",
+        f"Your reference is {reference(lead)}. Please quote it if you contact us about this request.",
         "A member of our team will contact you in the way you asked, to talk about your questions "
         "and whether treatment may be right for you.",
         f"If you need to reach us sooner: {clinic.contact_line}",
