@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -564,3 +566,81 @@ def test_no_patient_value_or_address_appears_in_any_log_line(
     for canary in canaries.values():
         assert canary not in logs
         assert canary.lower() not in logs.lower()
+
+
+# ---------------------------------------------------------------- every problem at once, on the clinic's page
+
+FORM = "application/x-www-form-urlencoded"
+FORM_FIELDS = [("name", "Grace Hopper"), ("phone", "415-555-2671"), ("consent", "true")]
+
+
+def _style_hash(page: str) -> str:
+    (style,) = re.findall(r"<style>(.*?)</style>", page, re.S)
+    return base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+
+
+def _looks_like_the_clinics_page(response: dict[str, Any]) -> str:
+    """The page's text, after checking what every failure page carries."""
+    page = response["body"]
+    assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
+    policy = response["headers"]["Content-Security-Policy"]
+    assert f"style-src 'sha256-{_style_hash(page)}'" in policy  # the inline style, and only it
+    assert "default-src 'none'" in policy
+    assert "<header><p>Example Ketamine Clinic</p></header>" in page
+    assert '<a class="button" href="https://www.example-clinic.com/consultation/">' in page
+    assert "call <strong>911</strong>" in page
+    assert "call or text <strong>988</strong>" in page
+    return page
+
+
+def test_an_empty_json_request_hears_of_every_problem_at_once(post: Post) -> None:
+    response = post({})
+    assert response["statusCode"] == 422
+    assert _json(response)["error"]["fields"] == [
+        {"field": "name", "message": "Enter your name, up to 100 characters."},
+        {"field": "email", "message": "Give an email address or a phone number so that we can reply."},
+        {"field": "consent", "message": "Please agree to be contacted so that we can reply to your request."},
+    ]
+
+
+def test_other_problems_do_not_hide_a_preferred_channel_that_was_not_given(post: Post) -> None:
+    response = post({"name": "", "email": "ada@example.com", "preferred_contact": "text", "consent": True})
+    fields = [problem["field"] for problem in _json(response)["error"]["fields"]]
+    assert fields == ["name", "phone"]
+
+
+def test_an_empty_plain_form_gets_every_problem_on_the_clinics_page(post: Post, stack: StackTemplate) -> None:
+    response = post("name=&email=&phone=&preferred_time=any", content_type=FORM)
+    assert response["statusCode"] == 422
+    page = _looks_like_the_clinics_page(response)
+    assert "<h1>Please check your request</h1>" in page
+    for label in ("Name", "Email", "Consent"):
+        assert f"<li><strong>{label}</strong>:" in page
+    assert "Give an email address or a phone number" in page
+    assert _leads(stack) == []
+
+
+def test_a_rate_limited_plain_form_says_when_to_try_again_and_whom_to_call(post: Post) -> None:
+    for _ in range(5):
+        assert post(urlencode(FORM_FIELDS), content_type=FORM)["statusCode"] == 303
+    response = post(urlencode(FORM_FIELDS), content_type=FORM)
+    assert response["statusCode"] == 429
+    page = _looks_like_the_clinics_page(response)
+    wait = int(response["headers"]["Retry-After"])
+    expected = "in a minute or two" if wait < 90 else f"in about {math.ceil(wait / 60)} minutes"
+    assert f"Please try again {expected}." in page
+    assert "If you would rather not wait, call us at (555) 010-0100" in page
+
+
+def test_an_unavailable_store_tells_a_plain_form_to_try_again_shortly_and_whom_to_call(
+    boto_hooks: Hooks, post: Post, stack: StackTemplate
+) -> None:
+    faults.inject(boto_hooks, "dynamodb.TransactWriteItems", faults.aws_error("ThrottlingException"))
+    response = post(urlencode(FORM_FIELDS), content_type=FORM)
+    assert response["statusCode"] == 503
+    page = _looks_like_the_clinics_page(response)
+    assert "<h1>Please try again shortly</h1>" in page
+    assert "nothing was saved. Please try again in a minute or two." in page
+    assert "If you would rather not wait, call us at (555) 010-0100" in page
+    assert int(response["headers"]["Retry-After"]) > 0
+    assert _leads(stack) == []

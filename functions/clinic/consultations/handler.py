@@ -23,7 +23,7 @@ from clinic.common.settings import EnvironmentSettings
 from clinic.consultations.client_hash import ClientHashKey
 from clinic.consultations.intake import is_plain_form, read_submission
 from clinic.consultations.models import FIELD_MESSAGES, IDEMPOTENCY_KEY_PATTERN, ConsultationAccepted
-from clinic.consultations.pages import problems_page
+from clinic.consultations.pages import PageDetails, problems_page
 from clinic.consultations.service import Accepted, ConsultationService, SubmissionPolicy
 from clinic.consultations.store import LeadStore
 
@@ -36,7 +36,9 @@ def _answer_failure(error: ApiError) -> Response[str]:
     """A plain form gets a page it can show, for every failure (the Idempotency-Key header is
     checked before the route runs); everyone else the envelope."""
     if is_plain_form(app.current_event.headers.get("content-type")):
-        return problems_page(error)
+        config = settings()
+        page = PageDetails(config.clinic_name, config.clinic_contact_line, config.consultation_form_url)
+        return problems_page(error, page)
     return error_response(error)
 
 
@@ -54,6 +56,9 @@ class ConsultationSettings(EnvironmentSettings):
     lead_retention_days: int = Field(default=365, ge=1, le=3650)
     consent_version: str = Field(min_length=1, max_length=64)
     thank_you_url: str = Field(pattern=r"^https?://\S+$")
+    consultation_form_url: str = Field(pattern=r"^https?://\S+$")
+    clinic_name: str = Field(min_length=1)
+    clinic_contact_line: str = Field(min_length=1)
     default_phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, le=7 * 86_400)
 

@@ -7,6 +7,7 @@ patient and never repeat what they typed.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import phonenumbers
@@ -180,14 +181,35 @@ class ConsultationRequest(BaseModel):
 
     def contact_problems(self) -> list[FieldProblem]:
         """Rules across fields: a way to reply, and a preferred channel that was given."""
-        if not self.email and not self.phone:
-            message = "Give an email address or a phone number so that we can reply."
-            return [FieldProblem(field="email", message=message)]
-        if self.preferred_contact == "email" and not self.email:
-            return [FieldProblem(field="email", message="Enter your email address, or choose phone or text.")]
-        if self.preferred_contact in ("phone", "text") and not self.phone:
-            return [FieldProblem(field="phone", message="Enter your phone number, or choose email.")]
-        return []
+        return contact_problems(bool(self.email), bool(self.phone), self.preferred_contact)
+
+
+def contact_problems(email_given: bool, phone_given: bool, preferred: str | None) -> list[FieldProblem]:
+    """A way to reply, and a preferred channel that was given. Checked on the raw fields too,
+    when others are invalid, so that the patient hears of every problem at once."""
+    if not email_given and not phone_given:
+        message = "Give an email address or a phone number so that we can reply."
+        return [FieldProblem(field="email", message=message)]
+    if preferred == "email" and not email_given:
+        return [FieldProblem(field="email", message="Enter your email address, or choose phone or text.")]
+    if preferred in ("phone", "text") and not phone_given:
+        return [FieldProblem(field="phone", message="Enter your phone number, or choose email.")]
+    return []
+
+
+def _given(value: object) -> bool:
+    # Sent at all: an email or phone of the wrong shape has its own problem, and still counts.
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def raw_contact_problems(fields: Mapping[str, object]) -> list[FieldProblem]:
+    """contact_problems for fields that did not validate."""
+    preferred = fields.get("preferred_contact")
+    return contact_problems(
+        _given(fields.get("email")),
+        _given(fields.get("phone")),
+        preferred if preferred in ("email", "phone", "text") else None,  # type: ignore[arg-type]
+    )
 
 
 HONEYPOT_FIELD = "website"

@@ -14,10 +14,10 @@ from typing import Any
 from pydantic import ValidationError
 from ulid import ULID
 
-from clinic.common.errors import IdempotencyConflict, ServiceUnavailable, ValidationFailed
+from clinic.common.errors import FieldProblem, IdempotencyConflict, ServiceUnavailable, ValidationFailed
 from clinic.common.validation import field_problems
 from clinic.consultations.intake import Submission
-from clinic.consultations.models import FIELD_MESSAGES, ConsultationRequest
+from clinic.consultations.models import FIELD_MESSAGES, ConsultationRequest, raw_contact_problems
 from clinic.consultations.store import IdempotencyRecord, LeadStore, RateWindow, WriteContended
 from clinic.leads.record import Consent, StoredLead, new_reference
 
@@ -52,11 +52,24 @@ def validate_request(fields: dict[str, Any], default_phone_region: str = "US") -
     try:
         request = ConsultationRequest.model_validate(fields, context=context)
     except ValidationError as error:
-        raise ValidationFailed(fields=field_problems(error.errors(), FIELD_MESSAGES)) from None
+        # Every problem in one answer: the rules across fields too, on what was sent.
+        problems = field_problems(error.errors(), FIELD_MESSAGES)
+        named = {problem.field for problem in problems}
+        problems += [problem for problem in raw_contact_problems(fields) if problem.field not in named]
+        raise ValidationFailed(fields=sorted(problems, key=_form_order)) from None
     problems = request.contact_problems()
     if problems:
         raise ValidationFailed(fields=problems)
     return request
+
+
+_FIELD_ORDER = list(ConsultationRequest.model_fields)
+
+
+def _form_order(problem: FieldProblem) -> int:
+    # As the form asks (the model's field order); anything else after.
+    field = problem.field.split(".", 1)[0]
+    return _FIELD_ORDER.index(field) if field in _FIELD_ORDER else len(_FIELD_ORDER)
 
 
 def fingerprint(request: ConsultationRequest) -> str:

@@ -111,6 +111,7 @@ class LocalStack:
             "SiteBaseUrl": self.site_url,
             "ArticlePathPattern": "/article.html?slug={slug}",
             "ThankYouUrl": f"{self.site_url}/thank-you.html",
+            "ConsultationFormUrl": f"{self.site_url}/consult.html",
             **self.config.parameters,
         }
 
