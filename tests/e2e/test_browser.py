@@ -283,3 +283,34 @@ def test_screenshot_of_the_example_site(page: Page, local_stack: LocalStack, tmp
     target = os.environ.get("CLINIC_SCREENSHOT_DIR")
     if target:
         shutil.copy(shot, ROOT / target / "example-site.png")
+
+
+def test_without_javascript_an_empty_form_gets_every_problem_on_a_page_like_the_clinics(
+    browser: Browser, local_stack: LocalStack
+) -> None:
+    before = _lead_ids(local_stack)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    problems = PageProblems()  # a style the page's CSP refused would be reported here
+    page.on("console", problems.console)
+    page.goto(local_stack.site_url + "/consult.html")
+    page.click("#submit")
+    page.wait_for_url(f"{local_stack.api_url}/consultations")
+    expect(page.locator("h1")).to_have_text("Please check your request")
+    expect(page.locator("header")).to_have_text("Example Ketamine Clinic")
+    # The site's look, from the inline style the CSP allows by its hash
+    expect(page.locator("header")).to_have_css("background-color", "rgb(11, 94, 99)")
+    expect(page.locator("body")).to_have_css("background-color", "rgb(245, 248, 248)")
+    items = page.locator(".problems li")
+    expect(items).to_have_count(3)
+    expect(items.nth(0)).to_contain_text("Name")
+    expect(items.nth(1)).to_contain_text("Give an email address or a phone number")
+    expect(items.nth(2)).to_contain_text("Consent")
+    expect(page.locator(".urgent")).to_contain_text("911")
+    expect(page.locator(".urgent")).to_contain_text("988")
+    page.click("text=Back to the consultation form")
+    page.wait_for_url(f"{local_stack.site_url}/consult.html")
+    expect(page.locator("h1")).to_have_text("Request a free consultation")
+    context.close()
+    assert problems.errors == []
+    assert _lead_ids(local_stack) == before
