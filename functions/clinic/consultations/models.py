@@ -208,7 +208,7 @@ def raw_contact_problems(fields: Mapping[str, object]) -> list[FieldProblem]:
     return contact_problems(
         _given(fields.get("email")),
         _given(fields.get("phone")),
-        preferred if preferred in ("email", "phone", "text") else None,  # type: ignore[arg-type]
+        preferred if preferred in ("email", "phone", "text") else None,
     )
 
 
