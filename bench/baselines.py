@@ -125,4 +125,5 @@ def consultations_handler(event: dict[str, Any], service: ConsultationService) -
         return _error(error)
     _log("Lead stored", lead_id=accepted.lead_id, correlation_id=event["requestContext"]["requestId"])
     _metric("LeadCreated", "consultations")
-    return _answer(201, ConsultationAccepted(id=accepted.lead_id).model_dump_json())
+    body = ConsultationAccepted(id=accepted.lead_id, reference=accepted.reference)
+    return _answer(201, body.model_dump_json())

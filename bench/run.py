@@ -68,6 +68,7 @@ ENVIRONMENT = {
     "RATE_LIMIT_PER_WINDOW": "10000",
     "CONSENT_VERSION": "bench",
     "THANK_YOU_URL": "https://www.example-clinic.com/thank-you/",
+    "CONSULTATION_FORM_URL": "https://www.example-clinic.com/consultation/",
     "STAFF_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench-staff",
     "SENDER_ADDRESS": "no-reply@example-clinic.com",
     "STAFF_ADDRESSES": "staff@example-clinic.com",

@@ -1,16 +1,20 @@
 """The `clinic` command: `clinic publish` for editors, `clinic dev` for the local stack,
-`clinic doctor` to check that leads will reach staff."""
+`clinic doctor` to check that leads will reach staff, `clinic lead show` to read a lead."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from clinic_infra.content import ContentError
 from clinic_infra.publish import DEFAULT_PREFIX, publish
+
+if TYPE_CHECKING:
+    from clinic_infra.stack_view import StackView
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -59,7 +63,7 @@ def _dev(args: argparse.Namespace) -> int:
 
 def _doctor(args: argparse.Namespace) -> int:
     from clinic_infra.doctor import run_doctor
-    from clinic_infra.stack_view import StackLookupError, StackView, deployed_stack, local_stack
+    from clinic_infra.stack_view import StackLookupError, deployed_stack, local_stack
 
     view: StackView
     try:
@@ -72,6 +76,46 @@ def _doctor(args: argparse.Namespace) -> int:
         return 1
     timeout = args.test_lead_timeout if args.send_test_lead else None
     return run_doctor(view, test_lead_timeout=timeout)
+
+
+def _stack_view(args: argparse.Namespace) -> StackView:
+    from clinic_infra.stack_view import deployed_stack, local_stack
+
+    if args.local:
+        return local_stack(args.api_url or "http://127.0.0.1:3000", args.aws_url)
+    return deployed_stack(args.stack, api_url=args.api_url or "")
+
+
+def _lead_show(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from clinic.leads.record import read_reference
+    from clinic_infra.leads import lead_text, leads_with_reference
+    from clinic_infra.stack_view import StackLookupError
+
+    try:
+        reference = read_reference(args.reference)
+    except ValueError as error:
+        print(f"✗ {error}", file=sys.stderr)
+        return 2
+    try:
+        view = _stack_view(args)
+        table = view.physical_id("LeadsTable")
+        zone = ZoneInfo(view.parameters.get("ClinicTimeZone") or "America/New_York")
+        leads = list(leads_with_reference(view.client("dynamodb"), table, reference))
+    except StackLookupError as error:
+        print(f"✗ {error}", file=sys.stderr)
+        return 1
+    except (BotoCoreError, ClientError) as error:
+        print(f"✗ Reading the leads table failed: {error}", file=sys.stderr)
+        return 3
+    if not leads:
+        print(f"No lead has the reference {reference} (it may have expired or been erased).", file=sys.stderr)
+        return 1
+    if len(leads) > 1:
+        print(f"{len(leads)} leads share the reference {reference}; each is shown, oldest first.\n")
+    print("\n\n".join(lead_text(lead, zone) for lead in leads))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,6 +169,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long to wait for the test lead's staff email (default 120)",
     )
     doctor_cmd.set_defaults(run=_doctor)
+
+    lead_cmd = commands.add_parser("lead", help="read leads (staff with AWS access to the stack)")
+    lead_commands = lead_cmd.add_subparsers(dest="lead_command", required=True)
+    show_cmd = lead_commands.add_parser(
+        "show",
+        help="print the lead behind a reference, such as K7M4-QX2P",
+        description="Print the whole lead behind a reference from a staff email or a patient's call. "
+        "Needs dynamodb:Query on the leads table's ByReference index, dynamodb:GetItem on the table "
+        "and kms:Decrypt on the stack's data key.",
+    )
+    show_cmd.add_argument("reference", help="the reference, in any case, with or without its hyphen")
+    show_target = show_cmd.add_mutually_exclusive_group(required=True)
+    show_target.add_argument(
+        "--stack", metavar="NAME", help="a deployed stack (boto3's own credentials and region)"
+    )
+    show_target.add_argument("--local", action="store_true", help="the local stack that `make dev` runs")
+    show_cmd.add_argument(
+        "--api-url", help="the local stack's HTTP API (--local; default http://127.0.0.1:3000)"
+    )
+    show_cmd.add_argument(
+        "--aws-url", default="http://127.0.0.1:5000", help="the local stack's embedded AWS (--local only)"
+    )
+    show_cmd.set_defaults(run=_lead_show)
 
     dev_cmd = commands.add_parser("dev", help="run the whole product locally against an embedded AWS")
     from clinic_infra.local.options import add_dev_options

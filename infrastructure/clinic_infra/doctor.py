@@ -511,7 +511,10 @@ def send_test_lead(
             "429: this address used its RateLimitPerHour, run again later; 5xx: read the "
             "ConsultationsFunction's log",
         )
-    lead_id = str(json.loads(answer.body)["id"])
+    answered = json.loads(answer.body)
+    lead_id = str(answered["id"])
+    # The reference is what the staff email's subject carries: what to look for in the inbox.
+    lead = f"lead {lead_id} (reference {answered.get('reference')})"
     dynamodb, table = view.client("dynamodb"), view.physical_id(LEADS_TABLE)
     try:
         item = _wait_until_notified(dynamodb, table, lead_id, clock() + timeout, poll_seconds, clock, sleep)
@@ -521,22 +524,20 @@ def send_test_lead(
     staff_at = item.get(mark_attribute(STAFF_EMAIL), {}).get("S")
     if not staff_at:
         return failed(
-            f"lead {lead_id}: no staff email within {timeout:g} s; lead {deleted}",
+            f"{lead}: no staff email within {timeout:g} s; lead {deleted}",
             f"search the NotifierFunction's log for {lead_id}: the ✗ lines above, or its errors, "
             "name the cause",
         )
     delay = parse_time(staff_at) - parse_time(item[CREATED_AT]["S"])
     if NOTIFIED_AT not in item:
         return failed(
-            f"lead {lead_id}: staff email sent, but the lead was not marked notified within {timeout:g} s; "
+            f"{lead}: staff email sent, but the lead was not marked notified within {timeout:g} s; "
             f"lead {deleted}",
             f"search the NotifierFunction's log for {lead_id}: the topic message or confirmation failed",
         )
     if not gone:
-        return failed(f"lead {lead_id}: staff email sent; lead {deleted}", "delete it by hand")
-    return passed(
-        f"lead {lead_id}: staff email sent {delay.total_seconds():.1f} s after it was stored; {deleted}"
-    )
+        return failed(f"{lead}: staff email sent; lead {deleted}", "delete it by hand")
+    return passed(f"{lead}: staff email sent {delay.total_seconds():.1f} s after it was stored; {deleted}")
 
 
 def _wait_until_notified(

@@ -5,7 +5,7 @@
  * script checks the fields first (gently: the API is the authority), then sends JSON with
  * one Idempotency-Key per page view, so a double click or a retry stores one request.
  *
- * API: POST /consultations -> 201 {"id", "status"}; 422 lists field problems; 429 and 503
+ * API: POST /consultations -> 201 {"id", "reference", "status"}; 422 lists field problems; 429 and 503
  * carry Retry-After (seconds). Server messages are shown exactly as sent.
  */
 import { apiError, apiUrl, element, readJson } from "./api.js";
@@ -319,7 +319,7 @@ async function onSubmit(event) {
 
   const body = await readJson(response);
   if ((response.status === 201 || response.status === 200) && body && body.id) {
-    showSuccess(String(body.id));
+    showSuccess(String(body.reference || body.id)); // the short code people read out
     return;
   }
 

@@ -20,6 +20,7 @@ from clinic_infra.local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+REFERENCE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 SITE_CONTENT = load_site(ROOT / "content")
 
 
@@ -48,10 +49,17 @@ def page(browser: Browser, local_stack: LocalStack) -> Iterator[Page]:
     assert problems.errors == []
 
 
-def _lead_ids(stack: LocalStack) -> set[str]:
+def _leads(stack: LocalStack) -> list[dict[str, Any]]:
     assert stack.template is not None
-    items = stack.client("dynamodb").scan(TableName=stack.template.refs["LeadsTable"])["Items"]
-    return {item["id"]["S"] for item in items}
+    return stack.client("dynamodb").scan(TableName=stack.template.refs["LeadsTable"])["Items"]
+
+
+def _lead_ids(stack: LocalStack) -> set[str]:
+    return {item["id"]["S"] for item in _leads(stack)}
+
+
+def _references(stack: LocalStack, ids: set[str]) -> set[str]:
+    return {item["reference"]["S"] for item in _leads(stack) if item["id"]["S"] in ids}
 
 
 def _outbox(stack: LocalStack) -> list[dict[str, Any]]:
@@ -208,8 +216,10 @@ def test_submitted_form_shows_success_stores_one_lead_and_emails_staff(
     page.click("#submit")
     expect(page.locator("#form-success")).to_be_visible()
     reference = page.locator("#reference").inner_text()
-    assert ULID.match(reference)
-    assert _lead_ids(local_stack) - before == {reference}
+    assert REFERENCE.match(reference)
+    new = _lead_ids(local_stack) - before
+    assert len(new) == 1
+    assert _references(local_stack, new) == {reference}
     staff_email = _wait_for_email(local_stack, reference)
     assert "Name: Browser Patient" in staff_email["text"]
     assert "Browser Patient" not in staff_email["subject"]
@@ -280,7 +290,7 @@ def test_without_javascript_the_form_posts_and_lands_on_the_thank_you_page(
     page.check("#concern-depression")
     page.check("#consent")
     page.click("#submit")
-    page.wait_for_url(re.compile(r"/thank-you\.html$"))
+    page.wait_for_url(re.compile(r"/thank-you\.html#reference=[0-9A-Z]{4}-[0-9A-Z]{4}$"))
     expect(page.locator("h1")).to_have_text("Thank you")
     context.close()
     assert len(_lead_ids(local_stack) - before) == 1
@@ -301,6 +311,29 @@ def test_the_local_outbox_page_asks_for_no_missing_favicon(
     assert stack_log.read_text(encoding="utf-8").count("GET /favicon.ico") == already
 
 
+def test_the_thank_you_page_shows_the_reference_of_a_plain_form_post(
+    page: Page, local_stack: LocalStack
+) -> None:
+    before = _lead_ids(local_stack)
+    page.goto(local_stack.site_url + "/consult.html")
+    _fill_form(page, name="Plain Post Patient", email="plain.post@example.org")
+    # form.submit() posts the form natively, as a browser whose script failed to load would
+    page.evaluate("HTMLFormElement.prototype.submit.call(document.getElementById('consultation-form'))")
+    page.wait_for_url(re.compile(r"/thank-you\.html#reference="))
+    line = page.locator("#reference-line")
+    expect(line).to_be_visible()
+    reference = page.locator("#reference").inner_text()
+    assert REFERENCE.match(reference)
+    assert _references(local_stack, _lead_ids(local_stack) - before) == {reference}
+    expect(line).to_contain_text(f"Your reference is {reference}.")
+
+
+def test_the_thank_you_page_shows_no_reference_it_was_not_given(page: Page, local_stack: LocalStack) -> None:
+    page.goto(local_stack.site_url + "/thank-you.html#reference=<b>nope</b>")
+    expect(page.locator("h1")).to_have_text("Thank you")
+    expect(page.locator("#reference-line")).to_be_hidden()
+
+
 def test_screenshot_of_the_example_site(page: Page, local_stack: LocalStack, tmp_path: Path) -> None:
     page.set_viewport_size({"width": 1200, "height": 900})
     page.goto(local_stack.site_url + "/")
@@ -311,3 +344,34 @@ def test_screenshot_of_the_example_site(page: Page, local_stack: LocalStack, tmp
     target = os.environ.get("CLINIC_SCREENSHOT_DIR")
     if target:
         shutil.copy(shot, ROOT / target / "example-site.png")
+
+
+def test_without_javascript_an_empty_form_gets_every_problem_on_a_page_like_the_clinics(
+    browser: Browser, local_stack: LocalStack
+) -> None:
+    before = _lead_ids(local_stack)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    problems = PageProblems()  # a style the page's CSP refused would be reported here
+    page.on("console", problems.console)
+    page.goto(local_stack.site_url + "/consult.html")
+    page.click("#submit")
+    page.wait_for_url(f"{local_stack.api_url}/consultations")
+    expect(page.locator("h1")).to_have_text("Please check your request")
+    expect(page.locator("header")).to_have_text("Example Ketamine Clinic")
+    # The site's look, from the inline style the CSP allows by its hash
+    expect(page.locator("header")).to_have_css("background-color", "rgb(11, 94, 99)")
+    expect(page.locator("body")).to_have_css("background-color", "rgb(245, 248, 248)")
+    items = page.locator(".problems li")
+    expect(items).to_have_count(3)
+    expect(items.nth(0)).to_contain_text("Name")
+    expect(items.nth(1)).to_contain_text("Give an email address or a phone number")
+    expect(items.nth(2)).to_contain_text("Consent")
+    expect(page.locator(".urgent")).to_contain_text("911")
+    expect(page.locator(".urgent")).to_contain_text("988")
+    page.click("text=Back to the consultation form")
+    page.wait_for_url(f"{local_stack.site_url}/consult.html")
+    expect(page.locator("h1")).to_have_text("Request a free consultation")
+    context.close()
+    assert problems.errors == []
+    assert _lead_ids(local_stack) == before

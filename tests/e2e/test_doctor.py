@@ -56,19 +56,21 @@ def test_the_local_stack_passes_every_check_it_can_answer(
     assert doctor_run.returncode == 0, doctor_run.stderr
 
 
-def _test_lead_id(run: subprocess.CompletedProcess[str]) -> str:
-    found = re.search(r"lead ([0-9A-Z]{26}): staff email sent", _lines(run)[TEST_LEAD_LINE])
+def _test_lead(run: subprocess.CompletedProcess[str]) -> tuple[str, str]:
+    """The test lead's id and reference, as the doctor reports them."""
+    line = _lines(run)[TEST_LEAD_LINE]
+    found = re.search(r"lead ([0-9A-Z]{26}) \(reference ([0-9A-Z]{4}-[0-9A-Z]{4})\): staff email sent", line)
     assert found, run.stdout
-    return found.group(1)
+    return found.group(1), found.group(2)
 
 
 def test_staff_received_the_test_lead_marked_as_a_test(
     local_stack: LocalStack, doctor_run: subprocess.CompletedProcess[str]
 ) -> None:
-    lead_id = _test_lead_id(doctor_run)
+    _, reference = _test_lead(doctor_run)
     with urllib.request.urlopen(f"{local_stack.api_url}/_local/outbox.json", timeout=10) as response:  # noqa: S310
-        emails = [email for email in json.load(response) if lead_id in email["subject"]]
-    assert [email["subject"] for email in emails] == [f"[Test] New consultation request {lead_id}"]
+        emails = [email for email in json.load(response) if reference in email["subject"]]
+    assert [email["subject"] for email in emails] == [f"[Test] New consultation request {reference}"]
     assert "This is a test lead from clinic doctor" in emails[0]["text"]
     assert (
         emails[0]["to"] == local_stack.template.functions()["NotifierFunction"].environment["STAFF_ADDRESSES"]
@@ -81,7 +83,7 @@ def test_the_test_lead_is_gone_afterwards(
     assert local_stack.template is not None
     item = local_stack.client("dynamodb").get_item(
         TableName=local_stack.template.refs["LeadsTable"],
-        Key={"id": {"S": _test_lead_id(doctor_run)}},
+        Key={"id": {"S": _test_lead(doctor_run)[0]}},
         ConsistentRead=True,
     )
     assert "Item" not in item

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -94,6 +97,7 @@ def test_local_api_stores_a_json_consultation_request(local_stack: LocalStack) -
     )
     assert status == 201
     assert json.loads(answer)["status"] == "received"
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}", json.loads(answer)["reference"])
     assert _lead_count(local_stack) == before + 1
 
 
@@ -107,7 +111,10 @@ def test_local_api_redirects_a_plain_form_post_to_the_thank_you_page(local_stack
         {"x-forwarded-for": "192.0.2.10"},
     )
     assert status == 303
-    assert headers["Location"] == f"{local_stack.site_url}/thank-you.html"
+    assert re.fullmatch(
+        rf"{re.escape(local_stack.site_url)}/thank-you\.html#reference=[0-9A-Z]{{4}}-[0-9A-Z]{{4}}",
+        headers["Location"],
+    )
     assert _lead_count(local_stack) == before + 1
 
 
@@ -141,3 +148,45 @@ def test_local_api_allows_both_spellings_of_the_local_site_and_nothing_wider(loc
         assert _preflight(local_stack, origin) == origin
     for origin in (f"http://localhost:{port + 1}", f"https://localhost:{port}", "http://localhost"):
         assert _preflight(local_stack, origin) is None
+
+
+def _clinic(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "clinic_infra.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+
+
+def test_staff_read_a_lead_by_the_reference_the_patient_reads_out(local_stack: LocalStack) -> None:
+    body = json.dumps(
+        {
+            "name": "Reference Patient",
+            "phone": "415-555-0199",
+            "email": "reference.patient@example.org",
+            "concerns": ["anxiety"],
+            "message": "Please call after five.",
+            "consent": True,
+        }
+    ).encode()
+    status, _, answer = _post(f"{local_stack.api_url}/consultations", body, "application/json")
+    assert status == 201
+    reference = json.loads(answer)["reference"]
+    # As a patient might read it out and staff type it: lower case, no hyphen
+    target = ("--local", "--api-url", local_stack.api_url, "--aws-url", local_stack.aws_url)
+    run = _clinic("lead", "show", reference.replace("-", "").lower(), *target)
+    assert run.returncode == 0, run.stderr
+    assert f"Reference: {reference}" in run.stdout
+    assert f"Lead id: {json.loads(answer)['id']}" in run.stdout
+    for line in (
+        "Name: Reference Patient",
+        "Preferred contact: No preference",
+        "Email: reference.patient@example.org",
+        "Phone: +14155550199",
+        "Concerns: Anxiety",
+        "Message: Please call after five.",
+    ):
+        assert line in run.stdout
+    unknown = _clinic("lead", "show", "ZZZZ-ZZZZ", *target)
+    assert unknown.returncode == 1
+    assert "No lead has the reference ZZZZ-ZZZZ" in unknown.stderr
+    malformed = _clinic("lead", "show", "not-a-reference", *target)
+    assert malformed.returncode == 2
+    assert "8 letters and digits" in malformed.stderr

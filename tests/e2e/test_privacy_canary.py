@@ -101,6 +101,7 @@ def traced(local_stack: LocalStack, topic_queue: str) -> dict[str, Any]:
     status, body = _post(local_stack, json.dumps(SUBMISSION).encode(), "application/json", key="zqx-key-1")
     assert status == 201
     lead_id = json.loads(body)["id"]
+    reference = json.loads(body)["reference"]
     answers.append(body)
     for attempt in (
         (json.dumps(SUBMISSION).encode(), "application/json", "zqx-key-1"),  # replay
@@ -123,7 +124,7 @@ def traced(local_stack: LocalStack, topic_queue: str) -> dict[str, Any]:
     return {
         "lead_id": lead_id,
         "answers": answers,
-        "staff": [email for email in emails if lead_id in email["subject"]],
+        "staff": [email for email in emails if reference in email["subject"]],
         "confirmations": [email for email in emails if email["to"] == CANARIES["email"]],
         "topic": [message["Body"] for message in messages.get("Messages", [])],
         "log": local_stack.config.log_file.read_text(encoding="utf-8"),
@@ -158,7 +159,8 @@ def test_no_canary_in_the_patients_confirmation(traced: dict[str, Any]) -> None:
 def test_staff_email_holds_only_what_the_contact_detail_level_allows(traced: dict[str, Any]) -> None:
     (staff,) = traced["staff"]  # one email, the sweeper sent nothing more
     assert _contains_canary(staff["subject"]) == []
-    assert sorted(_contains_canary(staff["text"])) == ["name", "phone"]
+    # Every channel the patient gave (the email too, though they prefer a call), no health details
+    assert sorted(_contains_canary(staff["text"])) == ["email", "name", "phone"]
 
 
 def test_no_canary_in_the_recording_of_aws_calls(traced: dict[str, Any]) -> None:

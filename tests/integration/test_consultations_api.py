@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -19,12 +21,14 @@ from boto3.dynamodb.types import TypeDeserializer
 from clinic.consultations.models import ConsultationRequest
 from clinic.consultations.service import ConsultationService, SubmissionPolicy
 from clinic.consultations.store import LeadStore
+from clinic.leads.record import StoredLead
 from clinic_infra.template import StackTemplate
 from tests import faults
 from tests.helpers import http_event
 from tests.integration.conftest import Hooks, invoke, load_handler
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+REFERENCE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 VALID: dict[str, Any] = {
     "name": "Ada Lovelace",
     "email": "ada@example.com",
@@ -113,6 +117,8 @@ def test_valid_request_is_stored_once_with_what_the_service_adds(post: Post, sta
     assert ULID.match(body["id"])
     (lead,) = _leads(stack)
     assert lead["id"] == body["id"]
+    assert REFERENCE.match(body["reference"])
+    assert lead["reference"] == body["reference"]  # what the patient is told is what staff look up
     assert lead["status"] == "new"
     assert lead["name"] == "Ada Lovelace"
     assert lead["phone"] == "+14155552671"
@@ -125,6 +131,16 @@ def test_valid_request_is_stored_once_with_what_the_service_adds(post: Post, sta
     retention = int(lead["expires_at"]) - before.timestamp()
     assert 365 * 86400 - 5 < retention < 365 * 86400 + 5
     assert "website" not in lead
+
+
+def test_a_patient_who_gave_both_channels_without_choosing_is_stored_with_no_preference(
+    post: Post, stack: StackTemplate
+) -> None:
+    assert post({k: v for k, v in VALID.items() if k != "preferred_contact"})["statusCode"] == 201
+    (lead,) = _leads(stack)
+    assert "preferred_contact" not in lead
+    assert StoredLead.from_item(lead).preferred_contact is None
+    assert (lead["email"], lead["phone"]) == ("ada@example.com", "+14155552671")
 
 
 def test_the_client_is_stored_as_a_keyed_hash_never_its_address(post: Post, stack: StackTemplate) -> None:
@@ -155,11 +171,15 @@ def test_plain_form_post_is_stored_and_redirected_to_the_thank_you_page(
     )
     response = post(form, content_type="application/x-www-form-urlencoded", base64_body=True)
     assert response["statusCode"] == 303
-    assert response["headers"]["Location"] == "https://www.example-clinic.com/thank-you/"
     (lead,) = _leads(stack)
+    assert REFERENCE.match(lead["reference"])
+    assert (
+        response["headers"]["Location"]
+        == f"https://www.example-clinic.com/thank-you/#reference={lead['reference']}"
+    )
     assert lead["name"] == "Grace Hopper"
     assert lead["concerns"] == ["anxiety", "ocd"]
-    assert lead["preferred_contact"] == "phone"
+    assert "preferred_contact" not in lead  # no preference, not a guess
     assert lead["source"] == {"utm_campaign": "fall"}
 
 
@@ -185,6 +205,21 @@ def test_plain_form_errors_found_while_reading_are_pages_too(post: Post, form: s
     assert response["statusCode"] == status
     assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
     assert "<h1>Please check your request</h1>" in response["body"]
+
+
+def test_plain_form_with_a_malformed_idempotency_key_gets_the_page_too(
+    post: Post, stack: StackTemplate
+) -> None:
+    form = urlencode([("name", "Grace Hopper"), ("phone", "415-555-2671"), ("consent", "true")])
+    response = post(form, content_type="application/x-www-form-urlencoded", key="not a valid key!")
+    assert response["statusCode"] == 422
+    assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
+    assert (
+        "<li><strong>Form</strong>: Use 1 to 64 letters, digits, hyphens or underscores.</li>"
+        in response["body"]
+    )
+    assert "not a valid key!" not in response["body"]
+    assert _leads(stack) == []
 
 
 # ---------------------------------------------------------------- every error status
@@ -248,6 +283,7 @@ def test_filled_honeypot_looks_like_success_and_stores_nothing(
     response = post({**VALID, "website": "http://cheap-pills.example"})
     assert response["statusCode"] == 201
     assert ULID.match(_json(response)["id"])
+    assert REFERENCE.match(_json(response)["reference"])  # looks like any success
     assert _leads(stack) == []
     assert _scan(stack.refs["GuardTable"]) == []
     assert '"LeadSpamDropped":[1.0]' in capsys.readouterr().out
@@ -530,3 +566,81 @@ def test_no_patient_value_or_address_appears_in_any_log_line(
     for canary in canaries.values():
         assert canary not in logs
         assert canary.lower() not in logs.lower()
+
+
+# ---------------------------------------------------------------- every problem at once, on the clinic's page
+
+FORM = "application/x-www-form-urlencoded"
+FORM_FIELDS = [("name", "Grace Hopper"), ("phone", "415-555-2671"), ("consent", "true")]
+
+
+def _style_hash(page: str) -> str:
+    (style,) = re.findall(r"<style>(.*?)</style>", page, re.S)
+    return base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+
+
+def _looks_like_the_clinics_page(response: dict[str, Any]) -> str:
+    """The page's text, after checking what every failure page carries."""
+    page = response["body"]
+    assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
+    policy = response["headers"]["Content-Security-Policy"]
+    assert f"style-src 'sha256-{_style_hash(page)}'" in policy  # the inline style, and only it
+    assert "default-src 'none'" in policy
+    assert "<header><p>Example Ketamine Clinic</p></header>" in page
+    assert '<a class="button" href="https://www.example-clinic.com/consultation/">' in page
+    assert "call <strong>911</strong>" in page
+    assert "call or text <strong>988</strong>" in page
+    return page
+
+
+def test_an_empty_json_request_hears_of_every_problem_at_once(post: Post) -> None:
+    response = post({})
+    assert response["statusCode"] == 422
+    assert _json(response)["error"]["fields"] == [
+        {"field": "name", "message": "Enter your name, up to 100 characters."},
+        {"field": "email", "message": "Give an email address or a phone number so that we can reply."},
+        {"field": "consent", "message": "Please agree to be contacted so that we can reply to your request."},
+    ]
+
+
+def test_other_problems_do_not_hide_a_preferred_channel_that_was_not_given(post: Post) -> None:
+    response = post({"name": "", "email": "ada@example.com", "preferred_contact": "text", "consent": True})
+    fields = [problem["field"] for problem in _json(response)["error"]["fields"]]
+    assert fields == ["name", "phone"]
+
+
+def test_an_empty_plain_form_gets_every_problem_on_the_clinics_page(post: Post, stack: StackTemplate) -> None:
+    response = post("name=&email=&phone=&preferred_time=any", content_type=FORM)
+    assert response["statusCode"] == 422
+    page = _looks_like_the_clinics_page(response)
+    assert "<h1>Please check your request</h1>" in page
+    for label in ("Name", "Email", "Consent"):
+        assert f"<li><strong>{label}</strong>:" in page
+    assert "Give an email address or a phone number" in page
+    assert _leads(stack) == []
+
+
+def test_a_rate_limited_plain_form_says_when_to_try_again_and_whom_to_call(post: Post) -> None:
+    for _ in range(5):
+        assert post(urlencode(FORM_FIELDS), content_type=FORM)["statusCode"] == 303
+    response = post(urlencode(FORM_FIELDS), content_type=FORM)
+    assert response["statusCode"] == 429
+    page = _looks_like_the_clinics_page(response)
+    wait = int(response["headers"]["Retry-After"])
+    expected = "in a minute or two" if wait < 90 else f"in about {math.ceil(wait / 60)} minutes"
+    assert f"Please try again {expected}." in page
+    assert "If you would rather not wait, call us at (555) 010-0100" in page
+
+
+def test_an_unavailable_store_tells_a_plain_form_to_try_again_shortly_and_whom_to_call(
+    boto_hooks: Hooks, post: Post, stack: StackTemplate
+) -> None:
+    faults.inject(boto_hooks, "dynamodb.TransactWriteItems", faults.aws_error("ThrottlingException"))
+    response = post(urlencode(FORM_FIELDS), content_type=FORM)
+    assert response["statusCode"] == 503
+    page = _looks_like_the_clinics_page(response)
+    assert "<h1>Please try again shortly</h1>" in page
+    assert "nothing was saved. Please try again in a minute or two." in page
+    assert "If you would rather not wait, call us at (555) 010-0100" in page
+    assert int(response["headers"]["Retry-After"]) > 0
+    assert _leads(stack) == []

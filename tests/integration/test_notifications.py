@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from email import message_from_string, policy
 from email.message import EmailMessage
@@ -157,11 +158,29 @@ def test_staff_email_holds_what_the_detail_level_allows(
     invoke(notifier, notifier_event(stack))
     (staff,) = [email for email in sent_emails() if email["To"] == "staff@example-clinic.com"]
     text = _body(staff)
-    assert staff["Subject"] == f"New consultation request {lead_id}"
+    reference = _lead(stack, lead_id)["reference"]
+    assert staff["Subject"] == f"New consultation request {reference}"
+    assert f"Reference: {reference}" in text
+    assert f"clinic lead show {reference}" in text  # how staff read the rest
     for value in present:
         assert value in text
     for value in absent:
         assert value not in text
+
+
+def test_the_templates_defaults_write_for_a_us_clinic_and_keep_the_subject_neutral(
+    stack: StackTemplate, consultations: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submit(consultations)
+    invoke(load_handler(stack, "NotifierFunction", monkeypatch), notifier_event(stack))
+    (staff,) = [email for email in sent_emails() if email["To"] == "staff@example-clinic.com"]
+    (confirmation,) = [email for email in sent_emails() if email["To"] == LEAD["email"]]
+    # e.g. "Received: Tuesday, December 1, 2026, 1:34 PM EST"
+    assert re.search(
+        r"Received: [A-Z][a-z]+day, [A-Z][a-z]+ \d{1,2}, \d{4}, \d{1,2}:\d\d [AP]M E[SD]T\n", _body(staff)
+    )
+    assert confirmation["Subject"] == "We received your consultation request"
+    assert "call us at (555) 010-0100" in _body(confirmation)
 
 
 def test_no_confirmation_without_an_email_or_when_turned_off(
@@ -195,7 +214,7 @@ def test_ses_failure_reports_exactly_that_record_and_the_others_are_sent(
         submit(consultations, email=None, preferred_contact="phone", name=f"Patient {n}") for n in range(3)
     ]
     refused = ids[1]
-    _refuse_emails_about(refused, boto_hooks)
+    _refuse_emails_about(_lead(stack, refused)["reference"], boto_hooks)
     event = notifier_event(stack)
     notifier = load_handler(stack, "NotifierFunction", monkeypatch)
     # When the batch is processed
@@ -216,12 +235,12 @@ def test_ses_failure_reports_exactly_that_record_and_the_others_are_sent(
     assert "notification_claimed_until" not in pending
 
 
-def _refuse_emails_about(lead_id: str, boto_hooks: Hooks) -> None:
-    """SES rejects any email that mentions `lead_id` (its subject carries the reference)."""
+def _refuse_emails_about(reference: str, boto_hooks: Hooks) -> None:
+    """SES rejects any email that mentions the lead's `reference` (its subject carries it)."""
     fault = faults.aws_error("MessageRejected")
 
     def spot(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["refuse"] = lead_id.encode() in params["Content"]["Raw"]["Data"]
+        context["refuse"] = reference.encode() in params["Content"]["Raw"]["Data"]
 
     def refuse(context: dict[str, Any], **kwargs: Any) -> Any:
         return fault.hook(**kwargs) if context.get("refuse") else None

@@ -31,7 +31,7 @@ def test_valid_request_has_defaults() -> None:
     request = _request()
     assert request.preferred_time == "any"
     assert request.concerns == []
-    assert request.channel == "email"
+    assert request.preferred_contact is None
 
 
 def test_name_is_trimmed() -> None:
@@ -43,6 +43,26 @@ def test_name_is_trimmed() -> None:
 )
 def test_bad_names_are_refused(name: Any) -> None:
     assert "name" in _problems(name=name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u200b",  # zero-width space
+        "\u200c\u200d",  # zero-width non-joiner and joiner
+        "\u2060\ufeff",  # word joiner, byte order mark
+        "Ada\u200bLovelace",  # a format character inside a real name
+        "\u3164\u3164",  # Hangul fillers: letters that print as nothing
+        "\u0301",  # a combining accent on nothing
+        "\u00a0\u3000",  # spaces other than ASCII, all stripped or blank
+    ],
+)
+def test_names_staff_would_see_as_blank_or_altered_are_refused(name: str) -> None:
+    assert set(_problems(name=name)) == {"name"}
+
+
+def test_a_name_with_accents_and_combining_marks_is_visible_text() -> None:
+    assert _request(name="Zoe\u0308 Nguye\u0302\u0303n").name == "Zoe\u0308 Nguye\u0302\u0303n"
 
 
 def test_name_of_100_characters_with_accents_is_accepted() -> None:
@@ -103,8 +123,9 @@ def test_preferred_contact_must_be_a_channel_that_was_given(changes: dict[str, A
     assert [problem.field for problem in _request(**changes).contact_problems()] == [field]
 
 
-def test_preferred_contact_defaults_to_phone_when_only_a_phone_is_given() -> None:
-    assert _request(email=..., phone="4155552671").channel == "phone"
+def test_no_preferred_contact_stays_no_preference_whatever_was_given() -> None:
+    assert _request(email=..., phone="4155552671").preferred_contact is None
+    assert _request(phone="4155552671").preferred_contact is None
 
 
 @pytest.mark.parametrize("value", ["fax", "EMAIL", "", 1])

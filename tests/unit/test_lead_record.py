@@ -18,13 +18,16 @@ from clinic.leads.record import (
     NotificationState,
     StoredLead,
     format_time,
+    new_reference,
     parse_time,
+    read_reference,
 )
 
 CREATED = datetime(2026, 11, 27, 18, 5, 7, 123000, tzinfo=UTC)
 NEW_LEAD = StoredLead(
     id="01JZ0000000000000000000000",
     created_at=CREATED,
+    reference="K7M4-QX2P",
     name="Ada Lovelace",
     email="ada@example.com",
     phone="+14155552671",
@@ -42,6 +45,7 @@ NEW_LEAD = StoredLead(
 NEW_ITEM = {
     "id": {"S": "01JZ0000000000000000000000"},
     "created_at": {"S": "2026-11-27T18:05:07.123Z"},
+    "reference": {"S": "K7M4-QX2P"},
     "status": {"S": "new"},
     "name": {"S": "Ada Lovelace"},
     "email": {"S": "ada@example.com"},
@@ -181,3 +185,30 @@ def test_stored_times_sort_as_the_times_do() -> None:
 
     chronological = [format_time(moment) for moment in sorted(moments, key=to_the_millisecond)]
     assert sorted(format_time(moment) for moment in moments) == chronological
+
+
+def test_a_new_reference_is_two_groups_of_four_unambiguous_characters() -> None:
+    references = {new_reference() for _ in range(200)}
+    assert len(references) == 200
+    for reference in references:
+        assert len(reference) == 9
+        assert reference[4] == "-"
+        assert not set(reference) & set("ILOU")
+        assert read_reference(reference) == reference
+
+
+@pytest.mark.parametrize("typed", ["K7M4-QX2P", "k7m4qx2p", " K7M4 QX2P ", "k7m4-qx2p"])
+def test_a_reference_is_read_however_a_person_types_it(typed: str) -> None:
+    assert read_reference(typed) == "K7M4-QX2P"
+
+
+def test_letters_that_look_like_digits_are_read_as_the_digits() -> None:
+    assert read_reference("OOIL-2345") == "0011-2345"
+
+
+@pytest.mark.parametrize(
+    "typed", ["", "K7M4-QX2", "K7M4-QX2PP", "K7M4-QX2U", "01JZ0000000000000000000000", "K7M4_QX2P"]
+)
+def test_what_cannot_be_a_reference_is_refused(typed: str) -> None:
+    with pytest.raises(ValueError, match="8 letters and digits"):
+        read_reference(typed)

@@ -20,7 +20,7 @@ from clinic.notifications.service import ContactDetailsInTopicMessage, assert_no
 
 CLINIC = ClinicDetails(
     name="Example Clinic",
-    contact_line="call us on (555) 010-0100.",
+    contact_line="call us at (555) 010-0100.",
     time_zone=ZoneInfo("America/Los_Angeles"),
     sender="no-reply@clinic.example",
     staff=("one@clinic.example", "two@clinic.example"),
@@ -28,6 +28,7 @@ CLINIC = ClinicDetails(
 LEAD = StoredLead(
     id="01JZ0000000000000000000000",
     created_at=datetime(2026, 11, 27, 18, 5, tzinfo=UTC),
+    reference="K7M4-QX2P",
     name="Patientname <b>Bold</b>",
     email="patient.mail@example.org",
     phone="+14155550123",
@@ -50,7 +51,7 @@ def _parts(email: EmailMessage) -> tuple[str, str]:
 @pytest.mark.parametrize("detail", ["minimal", "contact", "full"])
 def test_staff_subject_carries_no_personal_data(detail: str) -> None:
     subject = str(staff_email(LEAD, detail, CLINIC)["Subject"])  # type: ignore[arg-type]
-    assert subject == f"New consultation request {LEAD.id}"
+    assert subject == "New consultation request K7M4-QX2P"
 
 
 def test_staff_email_goes_from_the_sender_to_every_staff_address() -> None:
@@ -101,8 +102,8 @@ def test_only_the_doctors_name_and_source_together_mark_a_test(name: str, utm_so
 
 def test_minimal_staff_email_has_only_the_reference_and_time_in_the_clinic_zone() -> None:
     text, html = _parts(staff_email(LEAD, "minimal", CLINIC))
-    assert f"Reference: {LEAD.id}" in text
-    assert "Received: Friday 27 November 2026, 10:05 PST" in text
+    assert "Reference: K7M4-QX2P" in text
+    assert "Received: Friday, November 27, 2026, 10:05 AM PST" in text
     for value in PERSONAL:
         assert value not in text
         assert value not in html
@@ -112,19 +113,53 @@ def test_contact_staff_email_adds_how_to_reach_the_patient_but_no_health_details
     text, html = _parts(staff_email(LEAD, "contact", CLINIC))
     assert "Name: Patientname <b>Bold</b>" in text
     assert "Preferred contact: Phone call" in text
-    assert "Reach them at: +1 415-555-0123" in text
     assert "Best time: Evening" in text
     assert "&lt;b&gt;Bold&lt;/b&gt;" in html  # escaped in the HTML part
     assert "<b>Bold</b>" not in html
-    for value in (LEAD.message, "PTSD", "Chronic pain", LEAD.email):
+    for value in (LEAD.message, "PTSD", "Chronic pain"):
         assert value not in text
         assert value not in html
 
 
-def test_contact_staff_email_gives_the_email_when_email_is_preferred() -> None:
-    text, _ = _parts(staff_email(LEAD.model_copy(update={"preferred_contact": "email"}), "contact", CLINIC))
-    assert "Reach them at: patient.mail@example.org" in text
-    assert "415" not in text
+@pytest.mark.parametrize("detail", ["contact", "full"])
+@pytest.mark.parametrize("channel", ["email", "phone", "text", None])
+def test_staff_email_lists_every_channel_the_patient_gave_whichever_they_prefer(
+    detail: str, channel: str | None
+) -> None:
+    text, html = _parts(staff_email(LEAD.model_copy(update={"preferred_contact": channel}), detail, CLINIC))
+    assert "Email: patient.mail@example.org" in text
+    assert "Phone: +1 415-555-0123" in text
+    assert "patient.mail@example.org" in html
+    assert "+1 415-555-0123" in html
+
+
+def test_staff_email_lists_only_the_channels_that_were_given() -> None:
+    text, _ = _parts(staff_email(LEAD.model_copy(update={"email": None}), "contact", CLINIC))
+    assert "Phone: +1 415-555-0123" in text
+    assert "Email:" not in text
+
+
+@pytest.mark.parametrize(
+    ("channel", "label", "instruction"),
+    [
+        ("email", "Email", "Please reply to the patient by email."),
+        ("phone", "Phone call", "Please call the patient back."),
+        ("text", "Text message", "Please reply to the patient by text message."),
+        (None, "No preference", "The patient did not say how they prefer to be contacted"),
+    ],
+)
+def test_staff_email_says_what_to_do_for_the_chosen_channel(
+    channel: str | None, label: str, instruction: str
+) -> None:
+    lead = LEAD.model_copy(update={"preferred_contact": channel})
+    text, html = _parts(staff_email(lead, "contact", CLINIC))
+    assert instruction in text
+    assert instruction in html
+    assert f"Preferred contact: {label}" in text
+    if channel != "phone":
+        assert "call the patient back" not in text
+    minimal, _ = _parts(staff_email(lead, "minimal", CLINIC))
+    assert instruction in minimal  # the action, without contact details
 
 
 def test_full_staff_email_adds_concerns_and_message() -> None:
@@ -138,13 +173,41 @@ def test_confirmation_never_echoes_what_the_patient_wrote() -> None:
     email = confirmation_email(LEAD, CLINIC)
     text, html = _parts(email)
     assert email["To"] == LEAD.email
-    assert "Example Clinic" in str(email["Subject"])
     for value in [LEAD.name, "Patientname", LEAD.phone, LEAD.message, "PTSD", "ptsd", "Evening", "evening"]:
         assert value not in text
         assert value not in html
         assert value not in str(email["Subject"])
-    assert "call us on (555) 010-0100." in text
+    assert "call us at (555) 010-0100." in text
     assert "988" in text
+
+
+def test_confirmation_subject_names_neither_the_clinic_nor_a_condition_by_default() -> None:
+    clinic = ClinicDetails(**{**CLINIC.__dict__, "name": "Example Ketamine Clinic"})
+    subject = str(confirmation_email(LEAD, clinic)["Subject"])
+    assert subject == "We received your consultation request"
+    for word in ("Ketamine", "Clinic", "depression", "PTSD", "pain"):
+        assert word.lower() not in subject.lower()
+    chosen = ClinicDetails(**{**CLINIC.__dict__, "confirmation_subject": "Thank you for contacting us"})
+    assert confirmation_email(LEAD, chosen)["Subject"] == "Thank you for contacting us"
+
+
+@pytest.mark.parametrize("detail", ["minimal", "contact", "full"])
+def test_staff_email_says_how_to_read_the_whole_request_by_its_reference(detail: str) -> None:
+    text, html = _parts(staff_email(LEAD, detail, CLINIC))
+    for part in (text, html):
+        assert "clinic lead show K7M4-QX2P" in part
+        assert "leads table" not in part
+
+
+def test_a_lead_stored_before_references_is_referred_to_by_its_id() -> None:
+    old = LEAD.model_copy(update={"reference": None})
+    assert staff_email(old, "minimal", CLINIC)["Subject"] == f"New consultation request {LEAD.id}"
+
+
+def test_confirmation_gives_the_patient_their_reference() -> None:
+    text, html = _parts(confirmation_email(LEAD, CLINIC))
+    assert "Your reference is K7M4-QX2P." in text
+    assert "K7M4-QX2P" in html
 
 
 def test_topic_message_holds_the_id_and_time_only() -> None:

@@ -22,7 +22,7 @@ from clinic.notifications.store import NotificationStore
 
 CLINIC = ClinicDetails(
     name="Example Clinic",
-    contact_line="call us on (555) 010-0100.",
+    contact_line="call us at (555) 010-0100.",
     time_zone=ZoneInfo("America/New_York"),
     sender="no-reply@clinic.example",
     staff=("staff@clinic.example",),

@@ -94,25 +94,30 @@ def log_bug(logger: Logger, error: BaseException) -> None:
 
 
 def install_error_handlers(
-    app: APIGatewayHttpResolver, logger: Logger, messages: dict[str, str] | None = None
+    app: APIGatewayHttpResolver,
+    logger: Logger,
+    messages: dict[str, str] | None = None,
+    render: Callable[[ApiError], Response[str]] = error_response,
 ) -> None:
     """Map every failure a route can meet onto the envelope of docs/api.md; nothing escapes as a bare 500.
 
-    `messages` words the problem for a parameter (query or header) by its name.
+    `messages` words the problem for a parameter (query or header) by its name; `render` answers
+    a 4xx or 503 (the envelope, unless a route's callers need another form, such as a page).
     """
 
     def api_error(error: ApiError) -> Response[str]:
-        return error_response(error)
+        return render(error)
 
     def invalid_request(error: RequestValidationError) -> Response[str]:
-        return error_response(ValidationFailed(fields=field_problems(error.errors(), messages)))
+        # A header or query parameter the resolver checked before the route ran.
+        return render(ValidationFailed(fields=field_problems(error.errors(), messages)))
 
     def unknown_route(_: NotFoundError) -> Response[str]:
         return error_response(NotFound())
 
     def bug(error: Exception) -> Response[str]:
         log_bug(logger, error)
-        return error_response(ApiError())
+        return render(ApiError())
 
     app.exception_handler(ApiError)(api_error)
     app.exception_handler(RequestValidationError)(invalid_request)

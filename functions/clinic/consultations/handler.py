@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from functools import cache
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -16,20 +17,32 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
 from clinic.common.errors import ApiError, RateLimited, ServiceUnavailable
-from clinic.common.http import JSON, documented_errors, install_error_handlers
+from clinic.common.http import JSON, documented_errors, error_response, install_error_handlers
 from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
 from clinic.consultations.client_hash import ClientHashKey
 from clinic.consultations.intake import is_plain_form, read_submission
 from clinic.consultations.models import FIELD_MESSAGES, IDEMPOTENCY_KEY_PATTERN, ConsultationAccepted
-from clinic.consultations.pages import problems_page
+from clinic.consultations.pages import PageDetails, problems_page
 from clinic.consultations.service import Accepted, ConsultationService, SubmissionPolicy
 from clinic.consultations.store import LeadStore
 
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver(enable_validation=True)
-install_error_handlers(app, logger, FIELD_MESSAGES)
+
+
+def _answer_failure(error: ApiError) -> Response[str]:
+    """A plain form gets a page it can show, for every failure (the Idempotency-Key header is
+    checked before the route runs); everyone else the envelope."""
+    if is_plain_form(app.current_event.headers.get("content-type")):
+        config = settings()
+        page = PageDetails(config.clinic_name, config.clinic_contact_line, config.consultation_form_url)
+        return problems_page(error, page)
+    return error_response(error)
+
+
+install_error_handlers(app, logger, FIELD_MESSAGES, render=_answer_failure)
 keep_sdk_logs_quiet()
 warnings.filterwarnings("ignore", "No application metrics to publish*")
 
@@ -43,6 +56,9 @@ class ConsultationSettings(EnvironmentSettings):
     lead_retention_days: int = Field(default=365, ge=1, le=3650)
     consent_version: str = Field(min_length=1, max_length=64)
     thank_you_url: str = Field(pattern=r"^https?://\S+$")
+    consultation_form_url: str = Field(pattern=r"^https?://\S+$")
+    clinic_name: str = Field(min_length=1)
+    clinic_contact_line: str = Field(min_length=1)
     default_phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, le=7 * 86_400)
 
@@ -107,15 +123,20 @@ def create_consultation(idempotency_key: IdempotencyKey = None) -> Response[str]
         )
     except ApiError as error:
         _count_failure(error)
-        if is_plain_form(content_type):  # a plain form gets a page it can show
-            return problems_page(error)
-        raise
+        raise  # answered by _answer_failure
     _count_success(accepted)
     if submission.from_form:
-        headers = {"Location": settings().thank_you_url, "Cache-Control": "no-store"}
+        headers = {"Location": thank_you_location(accepted), "Cache-Control": "no-store"}
         return Response(status_code=303, headers=headers, body="")
-    body = ConsultationAccepted(id=accepted.lead_id).model_dump_json()
+    body = ConsultationAccepted(id=accepted.lead_id, reference=accepted.reference).model_dump_json()
     return Response(status_code=201, content_type=JSON, body=body, headers={"Cache-Control": "no-store"})
+
+
+def thank_you_location(accepted: Accepted) -> str:
+    """The thank-you page, with the reference in the fragment: the page shows it, and a fragment
+    is never sent to the site's server, its logs or another site's Referer."""
+    page = settings().thank_you_url.split("#", 1)[0]
+    return f"{page}#{urlencode({'reference': accepted.reference})}" if accepted.reference else page
 
 
 def _count_success(accepted: Accepted) -> None:

@@ -7,6 +7,7 @@ patient and never repeat what they typed.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import phonenumbers
@@ -29,6 +30,15 @@ def has_hidden_characters(text: str, *, allow_line_breaks: bool = False) -> bool
         (unicodedata.category(char) == "Cc" and char not in allowed) or char in _BIDI_CONTROLS
         for char in text
     )
+
+
+# Letters that print as nothing: the Hangul fillers and the blank Braille pattern.
+_BLANK_LETTERS = set("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_visible(char: str) -> bool:
+    """Whether a character leaves a mark: not a space, control, format or combining mark alone."""
+    return unicodedata.category(char)[0] not in "ZCM" and char not in _BLANK_LETTERS
 
 
 # Messages shown next to each field; they state the rule, never the value.
@@ -115,8 +125,12 @@ class ConsultationRequest(BaseModel):
     @field_validator("name")
     @classmethod
     def _name_is_visible_text(cls, value: str) -> str:
-        if has_hidden_characters(value):
+        # Invisible format characters (zero-width spaces and joiners, word joiners, byte order
+        # marks: category Cf) would let a name look blank, or like another name, to staff.
+        if has_hidden_characters(value) or any(unicodedata.category(char) == "Cf" for char in value):
             raise ValueError("Use letters, spaces and punctuation only in your name.")
+        if not any(is_visible(char) for char in value):
+            raise ValueError(FIELD_MESSAGES["name"])
         return value
 
     @field_validator("email")
@@ -165,23 +179,37 @@ class ConsultationRequest(BaseModel):
             raise ValueError(FIELD_MESSAGES["consent"])
         return value
 
-    @property
-    def channel(self) -> ContactChannel:
-        """How to reach the patient: as chosen, or by email if given, else by phone."""
-        if self.preferred_contact:
-            return self.preferred_contact
-        return "email" if self.email else "phone"
-
     def contact_problems(self) -> list[FieldProblem]:
         """Rules across fields: a way to reply, and a preferred channel that was given."""
-        if not self.email and not self.phone:
-            message = "Give an email address or a phone number so that we can reply."
-            return [FieldProblem(field="email", message=message)]
-        if self.preferred_contact == "email" and not self.email:
-            return [FieldProblem(field="email", message="Enter your email address, or choose phone or text.")]
-        if self.preferred_contact in ("phone", "text") and not self.phone:
-            return [FieldProblem(field="phone", message="Enter your phone number, or choose email.")]
-        return []
+        return contact_problems(bool(self.email), bool(self.phone), self.preferred_contact)
+
+
+def contact_problems(email_given: bool, phone_given: bool, preferred: str | None) -> list[FieldProblem]:
+    """A way to reply, and a preferred channel that was given. Checked on the raw fields too,
+    when others are invalid, so that the patient hears of every problem at once."""
+    if not email_given and not phone_given:
+        message = "Give an email address or a phone number so that we can reply."
+        return [FieldProblem(field="email", message=message)]
+    if preferred == "email" and not email_given:
+        return [FieldProblem(field="email", message="Enter your email address, or choose phone or text.")]
+    if preferred in ("phone", "text") and not phone_given:
+        return [FieldProblem(field="phone", message="Enter your phone number, or choose email.")]
+    return []
+
+
+def _given(value: object) -> bool:
+    # Sent at all: an email or phone of the wrong shape has its own problem, and still counts.
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def raw_contact_problems(fields: Mapping[str, object]) -> list[FieldProblem]:
+    """contact_problems for fields that did not validate."""
+    preferred = fields.get("preferred_contact")
+    return contact_problems(
+        _given(fields.get("email")),
+        _given(fields.get("phone")),
+        preferred if preferred in ("email", "phone", "text") else None,
+    )
 
 
 HONEYPOT_FIELD = "website"
@@ -192,4 +220,9 @@ class ConsultationAccepted(BaseModel):
     """201: the request was received (or, for a replay, had been)."""
 
     id: str = Field(description="The lead's ULID.")
+    reference: str | None = Field(
+        description="The short code staff and the patient quote about this request, e.g. K7M4-QX2P "
+        "(null only when repeating the answer to a request stored before references existed).",
+        examples=["K7M4-QX2P"],
+    )
     status: Literal["received"] = "received"

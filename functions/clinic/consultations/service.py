@@ -14,12 +14,12 @@ from typing import Any
 from pydantic import ValidationError
 from ulid import ULID
 
-from clinic.common.errors import IdempotencyConflict, ServiceUnavailable, ValidationFailed
+from clinic.common.errors import FieldProblem, IdempotencyConflict, ServiceUnavailable, ValidationFailed
 from clinic.common.validation import field_problems
 from clinic.consultations.intake import Submission
-from clinic.consultations.models import FIELD_MESSAGES, ConsultationRequest
+from clinic.consultations.models import FIELD_MESSAGES, ConsultationRequest, raw_contact_problems
 from clinic.consultations.store import IdempotencyRecord, LeadStore, RateWindow, WriteContended
-from clinic.leads.record import Consent, StoredLead
+from clinic.leads.record import Consent, StoredLead, new_reference
 
 ATTEMPTS = 3
 
@@ -37,6 +37,7 @@ class SubmissionPolicy:
 @dataclass(frozen=True)
 class Accepted:
     lead_id: str
+    reference: str | None  # None only for a repeat of a request stored before references existed
     replayed: bool = False  # a repeat, answered with the first request's lead
     dropped: bool = False  # spam: answered as if stored, but nothing was
 
@@ -51,11 +52,24 @@ def validate_request(fields: dict[str, Any], default_phone_region: str = "US") -
     try:
         request = ConsultationRequest.model_validate(fields, context=context)
     except ValidationError as error:
-        raise ValidationFailed(fields=field_problems(error.errors(), FIELD_MESSAGES)) from None
+        # Every problem in one answer: the rules across fields too, on what was sent.
+        problems = field_problems(error.errors(), FIELD_MESSAGES)
+        named = {problem.field for problem in problems}
+        problems += [problem for problem in raw_contact_problems(fields) if problem.field not in named]
+        raise ValidationFailed(fields=sorted(problems, key=_form_order)) from None
     problems = request.contact_problems()
     if problems:
         raise ValidationFailed(fields=problems)
     return request
+
+
+_FIELD_ORDER = list(ConsultationRequest.model_fields)
+
+
+def _form_order(problem: FieldProblem) -> int:
+    # As the form asks (the model's field order); anything else after.
+    field = problem.field.split(".", 1)[0]
+    return _FIELD_ORDER.index(field) if field in _FIELD_ORDER else len(_FIELD_ORDER)
 
 
 def fingerprint(request: ConsultationRequest) -> str:
@@ -83,7 +97,7 @@ class ConsultationService:
         if submission.is_spam:
             # A valid request with the honeypot filled looks like success to the bot; nothing
             # is stored or sent. (An invalid one got the 422 any sender would get.)
-            return Accepted(lead_id=new_lead_id(self._clock()), dropped=True)
+            return Accepted(lead_id=new_lead_id(self._clock()), reference=new_reference(), dropped=True)
         return self.submit(request, idempotency_key=idempotency_key, source_ip=source_ip)
 
     def client_hash(self, source_ip: str) -> str:
@@ -104,19 +118,19 @@ class ConsultationService:
                 if earlier:
                     if earlier.fingerprint != request_print:
                         raise IdempotencyConflict()
-                    return Accepted(earlier.lead_id, replayed=True)
+                    return Accepted(earlier.lead_id, earlier.reference, replayed=True)
             lead = self._lead(request, client_hash, now)
             claim = None
             if key_hash:
                 expires = int(now) + self._policy.idempotency_seconds
-                claim = IdempotencyRecord(key_hash, request_print, lead.id, expires)
+                claim = IdempotencyRecord(key_hash, request_print, lead.id, lead.reference, expires)
             rate = RateWindow(client_hash, self._policy.rate_limit, self._policy.rate_window_seconds, now)
             try:
                 self._store.create(lead, rate, claim)
             except WriteContended:
                 time.sleep(0.05 * (attempt + 1))
                 continue
-            return Accepted(lead.id)
+            return Accepted(lead.id, lead.reference)
         raise ServiceUnavailable(retry_after=1)
 
     def _lead(self, request: ConsultationRequest, client_hash: str, now: float) -> StoredLead:
@@ -125,10 +139,11 @@ class ConsultationService:
         return StoredLead(
             id=new_lead_id(now),
             created_at=created,
+            reference=new_reference(),
             name=request.name,
             email=request.email,
             phone=request.phone,
-            preferred_contact=request.channel,
+            preferred_contact=request.preferred_contact,
             preferred_time=request.preferred_time,
             concerns=list(request.concerns),
             message=request.message,

@@ -61,6 +61,7 @@ class IdempotencyRecord:
     key_hash: str
     fingerprint: str
     lead_id: str
+    reference: str | None  # None in a record written before references existed
     expires_at: int = field(compare=False)
 
 
@@ -94,7 +95,11 @@ class LeadStore:
         if int(values["expires_at"]) <= now:
             return None
         return IdempotencyRecord(
-            key_hash, values["fingerprint"], values["lead_id"], int(values["expires_at"])
+            key_hash,
+            values["fingerprint"],
+            values["lead_id"],
+            values.get("reference"),
+            int(values["expires_at"]),
         )
 
     def create(self, lead: StoredLead, rate: RateWindow, idempotency: IdempotencyRecord | None) -> None:
@@ -143,6 +148,7 @@ class LeadStore:
                         "pk": f"idem#{record.key_hash}",
                         "fingerprint": record.fingerprint,
                         "lead_id": record.lead_id,
+                        "reference": record.reference,
                         "expires_at": record.expires_at,
                     }
                 ),

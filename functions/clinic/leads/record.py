@@ -21,6 +21,7 @@ attributes so that it never touches what the patient sent:
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -40,6 +41,18 @@ PENDING_INDEX = "PendingNotification"
 CLAIMED_UNTIL = "notification_claimed_until"
 NOTIFIED_AT = "notified_at"
 _MARK = re.compile(r"^notification_(?P<step>[a-z][a-z0-9_]*)_at$")
+
+REFERENCE = "reference"  # the short code staff and the patient read out (the staff inbox reads it too)
+REFERENCE_INDEX = "ByReference"  # keys only: from a reference to the lead's id
+
+# A reference: 8 characters of Crockford's base32 (no I, L, O or U, so nothing reads as
+# another character or spells a word), shown as two groups of four, e.g. K7M4-QX2P. 40 random
+# bits: at a clinic's volume two leads sharing one are unlikely, and `clinic lead show` lists
+# every lead under a reference, so even that is seen rather than hidden.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_REFERENCE = re.compile(rf"^[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}$")
+# What a person may type or hear instead (Crockford's decoding rules).
+_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 ContactChannel = Literal["email", "phone", "text"]
 PreferredTime = Literal["morning", "afternoon", "evening", "any"]
@@ -91,6 +104,22 @@ def _as_stored(moment: datetime) -> datetime:
 StoredTime = Annotated[AwareDatetime, AfterValidator(_as_stored)]
 
 
+def new_reference() -> str:
+    """A fresh random reference, such as K7M4-QX2P."""
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{code[:4]}-{code[4:]}"
+
+
+def read_reference(text: str) -> str:
+    """A reference as a person typed it (any case, with or without the hyphen or spaces, O for 0,
+    I or L for 1), as it is stored; raises ValueError for anything that cannot be one."""
+    code = re.sub(r"[\s-]", "", text).upper().translate(_READ_AS)
+    reference = f"{code[:4]}-{code[4:]}"
+    if len(code) != 8 or not _REFERENCE.match(reference):
+        raise ValueError("a reference is 8 letters and digits, such as K7M4-QX2P")
+    return reference
+
+
 def key(lead_id: str) -> dict[str, AttributeValueTypeDef]:
     """The lead's key in the leads table."""
     return {KEY: {"S": lead_id}}
@@ -128,11 +157,12 @@ class StoredLead(BaseModel):
 
     id: str
     created_at: StoredTime
+    reference: str | None = Field(default=None, pattern=_REFERENCE.pattern)  # None: stored before references
     status: LeadStatus = LeadStatus.NEW
     name: str
     email: str | None = None
     phone: str | None = None  # E.164
-    preferred_contact: ContactChannel
+    preferred_contact: ContactChannel | None = None  # None: the patient did not choose (absent in the item)
     preferred_time: PreferredTime = "any"
     concerns: list[str] = Field(default_factory=list)
     message: str | None = None
@@ -171,6 +201,7 @@ class StoredLead(BaseModel):
         values: dict[str, Any] = {
             KEY: self.id,
             CREATED_AT: format_time(self.created_at),
+            REFERENCE: self.reference,
             "status": self.status.value,
             "name": self.name,
             "email": self.email,

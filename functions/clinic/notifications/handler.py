@@ -15,9 +15,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, field_validator
 
+from clinic.common.dates import Locale
 from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
-from clinic.notifications.messages import ClinicDetails
+from clinic.notifications.messages import DEFAULT_CONFIRMATION_SUBJECT, ClinicDetails
 from clinic.notifications.service import LeadNotifier, NotificationPolicy, Outcome, StaffEmailRefused
 from clinic.notifications.store import NotificationStore
 
@@ -40,6 +41,8 @@ class NotifierSettings(EnvironmentSettings):
     send_confirmation: bool = True
     clinic_name: str = Field(min_length=1)
     clinic_contact_line: str = Field(min_length=1)
+    clinic_locale: Locale = "en-US"
+    confirmation_subject: str = Field(default=DEFAULT_CONFIRMATION_SUBJECT, min_length=1, max_length=200)
     ses_configuration_set: str = Field(min_length=1)
     claim_lease_seconds: int = Field(default=45, ge=30, le=900)
     sweep_after_seconds: int = Field(default=600, ge=60)
@@ -75,6 +78,8 @@ def notifier() -> LeadNotifier:
         time_zone=ZoneInfo(config.clinic_time_zone),
         sender=config.sender_address,
         staff=config.staff_addresses,
+        locale=config.clinic_locale,
+        confirmation_subject=config.confirmation_subject,
     )
     policy = NotificationPolicy(
         detail=config.notification_detail,

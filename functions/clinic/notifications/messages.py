@@ -15,10 +15,18 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from clinic.common.dates import Locale, date_and_time
 from clinic.leads.record import StoredLead, format_time
 from clinic.notifications.models import DetailLevel
 
-CHANNEL_LABELS = {"email": "Email", "phone": "Phone call", "text": "Text message"}
+CHANNEL_LABELS = {"email": "Email", "phone": "Phone call", "text": "Text message", None: "No preference"}
+# What staff are asked to do, by the channel the patient chose (None: they did not choose).
+NEXT_STEPS = {
+    "email": "Please reply to the patient by email.",
+    "phone": "Please call the patient back.",
+    "text": "Please reply to the patient by text message.",
+    None: "The patient did not say how they prefer to be contacted: use any way they gave.",
+}
 TIME_LABELS = {"morning": "Morning", "afternoon": "Afternoon", "evening": "Evening", "any": "Any time"}
 CONCERN_LABELS = {
     "depression": "Depression",
@@ -30,6 +38,11 @@ CONCERN_LABELS = {
 }
 
 
+# An inbox preview shows the subject to anyone who glances at the patient's screen: by default
+# it names neither the clinic (whose name may say what it treats) nor a condition.
+DEFAULT_CONFIRMATION_SUBJECT = "We received your consultation request"
+
+
 @dataclass(frozen=True)
 class ClinicDetails:
     name: str
@@ -37,42 +50,47 @@ class ClinicDetails:
     time_zone: ZoneInfo
     sender: str
     staff: tuple[str, ...]
+    locale: Locale = "en-US"
+    confirmation_subject: str = DEFAULT_CONFIRMATION_SUBJECT
 
 
 def received_at(lead: StoredLead, clinic: ClinicDetails) -> str:
-    """The time the lead arrived, in the clinic's time zone: 'Friday 27 November 2026, 08:11 EST'."""
-    local = lead.created_at.astimezone(clinic.time_zone)
-    return local.strftime("%A %-d %B %Y, %H:%M %Z")
+    """When the lead arrived, in the clinic's zone and locale: 'Friday, November 27, 2026, 8:11 AM EST'."""
+    return date_and_time(lead.created_at, clinic.time_zone, clinic.locale)
 
 
 def staff_rows(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) -> list[tuple[str, str]]:
     """The label/value lines of the staff email, as far as `detail` allows."""
-    rows = [("Reference", lead.id), ("Received", received_at(lead, clinic))]
+    rows = [("Reference", reference(lead)), ("Received", received_at(lead, clinic))]
     if detail in ("contact", "full"):
-        reach = lead.email if lead.preferred_contact == "email" else _readable_phone(lead.phone)
-        rows += [
-            ("Name", lead.name),
-            ("Preferred contact", CHANNEL_LABELS[lead.preferred_contact]),
-            ("Reach them at", reach or ""),
-            ("Best time", TIME_LABELS[lead.preferred_time]),
-        ]
+        # Every channel the patient gave, whichever they prefer: staff may need the other one.
+        rows += [("Name", lead.name), ("Preferred contact", CHANNEL_LABELS[lead.preferred_contact])]
+        if lead.email:
+            rows.append(("Email", lead.email))
+        if lead.phone:
+            rows.append(("Phone", _readable_phone(lead.phone)))
+        rows.append(("Best time", TIME_LABELS[lead.preferred_time]))
     if detail == "full":
         concerns = ", ".join(CONCERN_LABELS.get(concern, concern) for concern in lead.concerns)
         rows += [("Concerns", concerns or "None chosen"), ("Message", lead.message or "(none)")]
     return rows
 
 
-def _readable_phone(e164: str | None) -> str | None:
-    if not e164:
-        return None
+def _readable_phone(e164: str) -> str:
     number = phonenumbers.parse(e164)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def reference(lead: StoredLead) -> str:
+    """What staff and the patient quote: the short reference (a lead stored before references
+    existed has only its id)."""
+    return lead.reference or lead.id
+
+
 def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) -> EmailMessage:
     rows = staff_rows(lead, detail, clinic)
-    subject = f"New consultation request {lead.id}"
-    intro = "A new consultation request has arrived. Please call the patient back."
+    subject = f"New consultation request {reference(lead)}"
+    intro = f"A new consultation request has arrived. {NEXT_STEPS[lead.preferred_contact]}"
     if lead.is_test:
         subject = f"[Test] {subject}"
         intro = (
@@ -80,7 +98,11 @@ def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) ->
             "staff. It will be deleted in a few minutes; nobody needs to call back."
         )
     email = _message(subject, clinic.sender, clinic.staff)
-    footer = "Full details are in the leads table under this reference."
+    # Until the staff inbox, the whole request is read with the clinic's AWS access (README).
+    footer = (
+        f"To read the whole request, someone with access to the clinic's AWS account runs: "
+        f"clinic lead show {reference(lead)}"
+    )
     text_rows = "\n".join(f"{label}: {value}" for label, value in rows)
     email.set_content(f"{intro}\n\n{text_rows}\n\n{footer}\n")
     html_rows = "".join(
@@ -97,9 +119,10 @@ def confirmation_email(lead: StoredLead, clinic: ClinicDetails) -> EmailMessage:
     """A generic thank-you: nothing in it comes from what the patient wrote, not even their name."""
     if not lead.email:
         raise ValueError("a confirmation needs the patient's email address")
-    email = _message(f"We received your consultation request - {clinic.name}", clinic.sender, (lead.email,))
+    email = _message(clinic.confirmation_subject, clinic.sender, (lead.email,))
     paragraphs = [
         "Thank you for asking for a free consultation.",
+        f"Your reference is {reference(lead)}. Please quote it if you contact us about this request.",
         "A member of our team will contact you in the way you asked, to talk about your questions "
         "and whether treatment may be right for you.",
         f"If you need to reach us sooner: {clinic.contact_line}",

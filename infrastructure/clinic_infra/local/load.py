@@ -279,7 +279,7 @@ def _leads(stack: LocalStack) -> list[dict[str, Any]]:
 
 
 def _staff_emails(stack: LocalStack) -> Counter[str]:
-    """Staff emails in the local outbox, counted by the lead id in their subject."""
+    """Staff emails in the local outbox, counted by the lead reference in their subject."""
     outbox = httpx.get(f"{stack.api_url}/_local/outbox.json", timeout=30).json()
     return Counter(
         email["subject"].removeprefix(STAFF_SUBJECT)
@@ -373,12 +373,11 @@ def check(
         problems.append(f"{report.conflicts - report.conflicts_409} conflicts not answered 409")
     for lead in leads:
         marked = "notified_at" in lead and "notification_staff_email_at" in lead
-        if marked and staff_emails[lead["id"]] == 1:
+        sent = staff_emails[lead.get("reference", lead["id"])]  # the subject names the reference
+        if marked and sent == 1:
             report.leads_emailed_once += 1
         else:
-            problems.append(
-                f"lead {lead['id']}: {staff_emails[lead['id']]} staff emails, marked notified: {marked}"
-            )
+            problems.append(f"lead {lead['id']}: {sent} staff emails, marked notified: {marked}")
 
 
 def _check_visit(

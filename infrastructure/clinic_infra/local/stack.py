@@ -132,6 +132,7 @@ class LocalStack:
             # browsers revalidate each answer (its ETag makes that a 304 while nothing changed).
             "ArticleCacheTtlSeconds": "0",
             "ArticleCacheControl": "no-cache",
+            "ConsultationFormUrl": f"{self.site_url}/consult.html",
             **self.config.parameters,
         }
 
