@@ -3,14 +3,15 @@ and the mapping between the record and the item's attribute values, both ways (t
 those into DynamoDB's typed attributes and back with boto3's TypeSerializer/TypeDeserializer).
 
 Consultations writes leads through this module and notifications reads and marks them
-through it (the staff inbox will too), so the features cannot drift apart. template.yaml's
+through it (the staff inbox too), so the features cannot drift apart. template.yaml's
 LeadsTable names the same key, index and TTL attribute; a test holds the two together.
 
 States. `status` is the lead's place in the clinic's work: "new" when stored, then what staff
 make of it in the inbox (TRANSITIONS); "erased" when an administrator erased the patient's
 fields (ERASED_ATTRIBUTES), which is final. Every change by staff adds one to `version` (the
-inbox's optimistic concurrency) and, for a status, an entry to `history`. Notification is a separate progression, kept in its own
-attributes so that it never touches what the patient sent:
+inbox's optimistic concurrency) and, for a status, an entry to `history`. Notification is a
+separate progression, kept in its own attributes so that it never touches what the patient
+sent:
 
 - PENDING: `notify_state` = "pending", which puts the lead in the sparse PendingNotification
   index (keyed by `notify_state` and `created_at`) that the sweeper queries;

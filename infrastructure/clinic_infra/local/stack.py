@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from clinic.articles.published import PUBLISHED_PREFIX
 from clinic_infra.aws import ClientFactory
+from clinic_infra.local.authorizer import IssuerKeys, JwtAuthorizer
 from clinic_infra.local.aws import EmbeddedAws
 from clinic_infra.local.calls import CALL_LOG_ENV
 from clinic_infra.local.docs import docs_pages
@@ -164,6 +165,7 @@ class LocalStack:
                 **docs_pages(render_document()),
             },
             log=partial(self.log, "api"),
+            authorizers=self.authorizers(template),
         )
         gateway.start()
         self._stoppers.append(gateway.stop)
@@ -174,6 +176,16 @@ class LocalStack:
             )
             site.start()
             self._stoppers.append(site.stop)
+
+    def authorizers(self, template: StackTemplate) -> dict[str, JwtAuthorizer]:
+        """The HttpApi's JWT authorizers, checking tokens against the embedded Cognito's keys.
+        The console sends access tokens: locally an ID token is refused at the gateway too."""
+        keys = IssuerKeys(self.aws_url)
+        specs = template.http_api().get("Auth", {}).get("Authorizers", {})
+        return {
+            name: JwtAuthorizer.from_template(name, spec, keys, token_use="access")  # noqa: S106
+            for name, spec in specs.items()
+        }
 
     def _start_event_sources(self, template: StackTemplate) -> None:
         """The template's stream mappings and schedules, delivered as Lambda would."""
