@@ -203,7 +203,11 @@ class StaffLeadStore:
         """Remove the patient's fields and mark the lead erased, with its audit event; raise
         LeadChanged if the lead is gone or erased already. It leaves the pending index, so the
         sweeper never finds it, and a claim in flight is dropped."""
-        removed = ", ".join((*ERASED_ATTRIBUTES, NOTIFY_STATE, CLAIMED_UNTIL))
+        # By placeholder: several of these names (name, source, …) are DynamoDB reserved words.
+        removed_names = {
+            f"#r{n}": name for n, name in enumerate((*ERASED_ATTRIBUTES, NOTIFY_STATE, CLAIMED_UNTIL))
+        }
+        removed = ", ".join(removed_names)
         self._transact(
             {
                 "Update": {
@@ -214,7 +218,7 @@ class StaffLeadStore:
                         f"{HISTORY} = list_append(if_not_exists({HISTORY}, :empty), :change) REMOVE {removed}"
                     ),
                     "ConditionExpression": f"attribute_exists({KEY}) AND #status <> :erased",
-                    "ExpressionAttributeNames": {"#status": STATUS},
+                    "ExpressionAttributeNames": {"#status": STATUS, **removed_names},
                     "ExpressionAttributeValues": _values(
                         {
                             ":erased": LeadStatus.ERASED.value,
