@@ -68,8 +68,8 @@ def test_sweeper_runs_every_15_minutes(template: dict[str, Any]) -> None:
 
 
 def test_leads_table_has_the_sparse_pending_index(template: dict[str, Any]) -> None:
-    (index,) = template["Resources"]["LeadsTable"]["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "PendingNotification"
+    indexes = template["Resources"]["LeadsTable"]["Properties"]["GlobalSecondaryIndexes"]
+    (index,) = [index for index in indexes if index["IndexName"] == "PendingNotification"]
     assert [key["AttributeName"] for key in index["KeySchema"]] == ["notify_state", "created_at"]
     assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
