@@ -1,5 +1,5 @@
 """The `clinic` command: `clinic publish` for editors, `clinic dev` for the local stack,
-`clinic doctor` to check that leads will reach staff."""
+`clinic doctor` to check that leads will reach staff, `clinic staff add` for staff accounts."""
 
 from __future__ import annotations
 
@@ -74,6 +74,24 @@ def _doctor(args: argparse.Namespace) -> int:
     return run_doctor(view, test_lead_timeout=timeout)
 
 
+def _staff_add(args: argparse.Namespace) -> int:
+    import boto3
+
+    from clinic_infra.staff_users import add_staff
+
+    try:
+        pool = boto3.client("cloudformation").describe_stack_resource(
+            StackName=args.stack, LogicalResourceId="StaffUserPool"
+        )["StackResourceDetail"]["PhysicalResourceId"]
+        add_staff(boto3.client("cognito-idp"), pool, args.email, admin=args.admin)
+    except (BotoCoreError, ClientError) as error:
+        print(f"✗ the user was not added: {error}", file=sys.stderr)
+        return 1
+    role = "staff and admin" if args.admin else "staff"
+    print(f"✓ {args.email} added to {pool} ({role}); Cognito emails them a temporary password.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clinic", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long to wait for the test lead's staff email (default 120)",
     )
     doctor_cmd.set_defaults(run=_doctor)
+
+    staff_cmd = commands.add_parser("staff", help="manage the staff inbox's users")
+    staff_commands = staff_cmd.add_subparsers(dest="staff_command", required=True)
+    add_cmd = staff_commands.add_parser(
+        "add", help="add a user to a deployed stack's staff pool; Cognito emails a temporary password"
+    )
+    add_cmd.add_argument("email", help="the staff member's email address (their username)")
+    add_cmd.add_argument(
+        "--admin", action="store_true", help="also an administrator (export, erasure, audit)"
+    )
+    add_cmd.add_argument("--stack", required=True, metavar="NAME", help="the deployed stack")
+    add_cmd.set_defaults(run=_staff_add)
 
     dev_cmd = commands.add_parser("dev", help="run the whole product locally against an embedded AWS")
     from clinic_infra.local.options import add_dev_options

@@ -13,6 +13,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from clinic.consultations.models import ConsultationRequest
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "openapi.json"
@@ -65,10 +67,12 @@ def _staff_operations(paths: dict[str, Any], components: dict[str, Any]) -> None
     """What the staff handler reads itself (bodies, If-Match), and the token every route needs."""
     from clinic.staff.models import ErasureRequest, LeadChange
 
-    for model in (LeadChange, ErasureRequest):
-        components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    bodies = {("patch", "/staff/leads/{id}"): LeadChange, ("post", "/staff/erasures"): ErasureRequest}
+    bodies: dict[tuple[str, str], type[BaseModel]] = {
+        ("patch", "/staff/leads/{id}"): LeadChange,
+        ("post", "/staff/erasures"): ErasureRequest,
+    }
     for (method, path), model in bodies.items():
+        components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
         reference = {"$ref": f"#/components/schemas/{model.__name__}"}
         paths[path][method]["requestBody"] = {
             "required": True,

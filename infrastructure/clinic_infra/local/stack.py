@@ -34,6 +34,7 @@ from clinic_infra.local.site import SiteServer
 from clinic_infra.openapi import render_document
 from clinic_infra.provision import provision
 from clinic_infra.publish import publish
+from clinic_infra.staff_users import ADMIN_GROUP, STAFF_GROUP, LocalAccount, add_local_account
 from clinic_infra.template import StackTemplate
 
 REGION = "us-east-1"
@@ -78,6 +79,7 @@ class LocalStack:
         self.schedules: dict[str, ScheduledInvoker] = {}
         self._stoppers: list[Callable[[], None]] = []
         self.template: StackTemplate | None = None
+        self.staff_accounts: list[LocalAccount] = []
 
     # ------------------------------------------------------------ plumbing
     def log(self, source: str, line: str) -> None:
@@ -135,6 +137,7 @@ class LocalStack:
         )
         provision(template, self.client)
         self.template = template
+        self._add_staff_accounts(template)
 
         publish(
             self.config.content_dir,
@@ -176,6 +179,15 @@ class LocalStack:
             )
             site.start()
             self._stoppers.append(site.stop)
+
+    def _add_staff_accounts(self, template: StackTemplate) -> None:
+        """One staff and one admin account in the local pool, ready to sign in (password, TOTP)."""
+        pool, client = template.refs["StaffUserPool"], template.refs["StaffConsoleClient"]
+        cognito = self.client("cognito-idp")
+        self.staff_accounts = [
+            add_local_account(cognito, pool, client, "staff@clinic.test", (STAFF_GROUP,)),
+            add_local_account(cognito, pool, client, "admin@clinic.test", (STAFF_GROUP, ADMIN_GROUP)),
+        ]
 
     def authorizers(self, template: StackTemplate) -> dict[str, JwtAuthorizer]:
         """The HttpApi's JWT authorizers, checking tokens against the embedded Cognito's keys.
@@ -290,6 +302,12 @@ class LocalStack:
                 f"    {aws} s3 ls s3://{refs['ContentBucket']}/{PUBLISHED_PREFIX} --recursive",
                 f"    {aws} dynamodb scan --table-name {refs['LeadsTable']}",
                 f"  Schedules        {sweep or 'none'}",
+                f"  Staff sign-in    pool {refs['StaffUserPool']}, app client {refs['StaffConsoleClient']}",
+                *[
+                    f"    {account.username} / {account.password} ({', '.join(account.groups)}); TOTP secret "
+                    f"{account.totp_secret}: {account.otpauth_uri('clinic-local')}"
+                    for account in self.staff_accounts
+                ],
                 f"  Concurrency      up to {self.config.concurrency} containers per function"
                 " (beyond that the API answers as Lambda throttles: 500)",
                 "Stop with Ctrl-C.",
