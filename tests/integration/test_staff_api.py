@@ -15,7 +15,7 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 from ulid import ULID
 
-from clinic.leads.record import ERASED_ATTRIBUTES, StoredLead, format_time
+from clinic.leads.record import ERASED_ATTRIBUTES, StoredLead
 from clinic_infra.template import StackTemplate
 from tests import faults
 from tests.helpers import http_event
@@ -84,11 +84,6 @@ def submit(consultations: Any) -> Submit:
         return str(json.loads(response["body"])["id"])
 
     return send
-
-
-_ROUTES = {
-    "/staff/leads/": "/staff/leads/{id}",
-}
 
 
 def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
@@ -250,7 +245,8 @@ def test_the_list_is_newest_first_with_what_a_first_call_back_needs(call: Call, 
         "preferred_contact": "email",
         "preferred_time": "morning",
     }
-    assert "email" not in items[0] and "message" not in items[0]
+    assert "email" not in items[0]
+    assert "message" not in items[0]
 
 
 def test_pages_follow_the_cursor_across_statuses_without_gaps_or_repeats(call: Call, submit: Submit) -> None:
@@ -324,7 +320,7 @@ def test_one_lead_in_full_with_its_version_as_etag_and_the_view_audited(
     assert detail["consent"]["version"] == "2026-11-01"
     assert detail["source"]["page"] == "/articles/ketamine/"
     assert detail["notification"]["state"] == "pending"
-    assert detail["history"] == [] and detail["notes"] == [] and detail["assignee"] is None
+    assert (detail["history"], detail["notes"], detail["assignee"]) == ([], [], None)
     (event,) = _events(stack, "lead.viewed")
     claims = users["staff"].claims
     assert (event["actor_sub"], event["actor_username"]) == (claims["sub"], "sam.staff@example-clinic.com")
@@ -437,7 +433,8 @@ def test_a_bad_change_body_is_a_4xx_that_does_not_echo_it(
     lead = submit()
     response = call("PATCH", f"/staff/leads/{lead}", body=body, headers={"if-match": '"0"'})
     assert response["statusCode"] == status
-    assert "bogus" not in response["body"] and "red" not in response["body"]
+    assert "bogus" not in response["body"]
+    assert "red" not in response["body"]
 
 
 # ------------------------------------------------------------ audit
@@ -452,7 +449,8 @@ def test_a_failed_audit_write_fails_the_action(
     assert (viewed["statusCode"], _error(viewed)) == (503, "service_unavailable")
     assert "Grace" not in viewed["body"]
     exported = call("GET", "/staff/exports/leads.csv", "admin")
-    assert exported["statusCode"] == 503 and "Grace" not in exported["body"]
+    assert exported["statusCode"] == 503
+    assert "Grace" not in exported["body"]
 
 
 def test_a_change_is_written_with_its_audit_event_or_not_at_all(
@@ -580,7 +578,8 @@ def test_erasing_a_lead_leaves_no_patient_value_in_the_table_or_the_audit_trail(
     _assert_erased(stack, lead)
     item = _leads_item(stack, lead)
     assert [entry["status"] for entry in item["history"]] == ["erased"]
-    assert item["id"] == lead and item["created_at"]
+    assert item["id"] == lead
+    assert item["created_at"]
     assert call("GET", f"/staff/leads/{lead}")["statusCode"] == 404
     assert call("GET", "/staff/leads", "admin")["body"].count(lead) == 0
     assert call("DELETE", f"/staff/leads/{lead}", "admin")["statusCode"] == 204  # erased already
@@ -597,7 +596,8 @@ def test_an_erased_lead_is_never_notified(
     notifier = load_handler(stack, "NotifierFunction", monkeypatch)
     assert invoke(notifier, notifier_event(stack)) == {"batchItemFailures": []}
     item = _leads_item(stack, lead)
-    assert "notified_at" not in item and not [name for name in item if name.startswith("notification_")]
+    assert "notified_at" not in item
+    assert not [name for name in item if name.startswith("notification_")]
 
 
 def test_erasing_a_person_erases_every_lead_with_their_email_or_phone(
@@ -641,4 +641,3 @@ def test_intake_keeps_keyed_hashes_of_the_contact_details_never_plain_digests(
     item = _leads_item(stack, submit())
     assert len(item["email_hash"]) == len(item["phone_hash"]) == 64
     assert item["email_hash"] != hashlib.sha256(b"email:grace.hopper@example.org").hexdigest()
-    assert format_time  # the record's time format is the one the audit events use
