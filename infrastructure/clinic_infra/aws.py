@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_events import EventBridgeClient
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 ServiceName = Literal[
     "cloudformation",
     "cloudwatch",
+    "cognito-idp",
     "dynamodb",
     "dynamodbstreams",
     "events",
@@ -70,6 +72,8 @@ class ClientFactory:
     def __call__(self, service_name: Literal["cloudformation"]) -> CloudFormationClient: ...
     @overload
     def __call__(self, service_name: Literal["cloudwatch"]) -> CloudWatchClient: ...
+    @overload
+    def __call__(self, service_name: Literal["cognito-idp"]) -> CognitoIdentityProviderClient: ...
     @overload
     def __call__(self, service_name: Literal["dynamodb"]) -> DynamoDBClient: ...
     @overload

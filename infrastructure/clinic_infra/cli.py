@@ -1,5 +1,6 @@
 """The `clinic` command: `clinic publish` for editors, `clinic dev` for the local stack,
-`clinic doctor` to check that leads will reach staff, `clinic lead show` to read a lead."""
+`clinic doctor` to check that leads will reach staff, `clinic lead show` to read a lead,
+`clinic staff add` for staff accounts."""
 
 from __future__ import annotations
 
@@ -118,6 +119,24 @@ def _lead_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _staff_add(args: argparse.Namespace) -> int:
+    import boto3
+
+    from clinic_infra.staff_users import add_staff
+
+    try:
+        pool = boto3.client("cloudformation").describe_stack_resource(
+            StackName=args.stack, LogicalResourceId="StaffUserPool"
+        )["StackResourceDetail"]["PhysicalResourceId"]
+        add_staff(boto3.client("cognito-idp"), pool, args.email, admin=args.admin)
+    except (BotoCoreError, ClientError) as error:
+        print(f"✗ the user was not added: {error}", file=sys.stderr)
+        return 1
+    role = "staff and admin" if args.admin else "staff"
+    print(f"✓ {args.email} added to {pool} ({role}); Cognito emails them a temporary password.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clinic", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -176,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "show",
         help="print the lead behind a reference, such as K7M4-QX2P",
         description="Print the whole lead behind a reference from a staff email or a patient's call. "
-        "Needs dynamodb:Query on the leads table's ByReference index, dynamodb:GetItem on the table "
+        "Needs dynamodb:Scan and dynamodb:GetItem on the leads table "
         "and kms:Decrypt on the stack's data key.",
     )
     show_cmd.add_argument("reference", help="the reference, in any case, with or without its hyphen")
@@ -192,6 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--aws-url", default="http://127.0.0.1:5000", help="the local stack's embedded AWS (--local only)"
     )
     show_cmd.set_defaults(run=_lead_show)
+
+    staff_cmd = commands.add_parser("staff", help="manage the staff inbox's users")
+    staff_commands = staff_cmd.add_subparsers(dest="staff_command", required=True)
+    add_cmd = staff_commands.add_parser(
+        "add", help="add a user to a deployed stack's staff pool; Cognito emails a temporary password"
+    )
+    add_cmd.add_argument("email", help="the staff member's email address (their username)")
+    add_cmd.add_argument(
+        "--admin", action="store_true", help="also an administrator (export, erasure, audit)"
+    )
+    add_cmd.add_argument("--stack", required=True, metavar="NAME", help="the deployed stack")
+    add_cmd.set_defaults(run=_staff_add)
 
     dev_cmd = commands.add_parser("dev", help="run the whole product locally against an embedded AWS")
     from clinic_infra.local.options import add_dev_options

@@ -356,6 +356,29 @@ def check_leads_deletion_protection(view: StackView) -> Finding:
     return passed(f"{table} is protected against deletion")
 
 
+def check_staff_pool_mfa(view: StackView) -> Finding:
+    """Staff sign-ins reach patients' details: the pool must require a TOTP code at every sign-in,
+    and only an administrator may create accounts."""
+    pool = view.physical_id("StaffUserPool")
+    cognito = view.client("cognito-idp")
+    mfa = cognito.get_user_pool_mfa_config(UserPoolId=pool)
+    described = cognito.describe_user_pool(UserPoolId=pool)["UserPool"]
+    problems = []
+    if mfa.get("MfaConfiguration") != "ON":
+        problems.append(f"MFA is {mfa.get('MfaConfiguration', 'OFF')}, not required")
+    if not mfa.get("SoftwareTokenMfaConfiguration", {}).get("Enabled"):
+        problems.append("authenticator-app (TOTP) codes are not enabled")
+    if not described.get("AdminCreateUserConfig", {}).get("AllowAdminCreateUserOnly"):
+        problems.append("anyone may sign up")
+    if problems:
+        return failed(
+            f"the staff pool {pool}: " + "; ".join(problems),
+            f"aws cognito-idp set-user-pool-mfa-config --user-pool-id {pool} --mfa-configuration ON "
+            "--software-token-mfa-configuration Enabled=true (and redeploy the template)",
+        )
+    return passed(f"{pool} requires a TOTP code at every sign-in; accounts are made by administrators")
+
+
 # ------------------------------------------------------------------ someone hears of failures
 def check_alarms(view: StackView) -> Finding:
     names = [resource.physical_id for resource in view.of_type("AWS::CloudWatch::Alarm")]
@@ -475,6 +498,7 @@ CHECKS = (
     Check("pending", "no lead pending notification for more than 15 minutes", check_pending_leads),
     Check("dlq", "the dead-letter queue is empty", check_dead_letter_queue),
     Check("protected", "the leads table has deletion protection", check_leads_deletion_protection),
+    Check("mfa", "staff sign-in requires MFA (TOTP)", check_staff_pool_mfa),
     Check("alarms", "every alarm has an action", check_alarms),
     Check("ops", "the ops topic has a confirmed subscription", check_ops_subscription),
     Check("layer", "the Powertools layer version resolves", check_powertools_layer),

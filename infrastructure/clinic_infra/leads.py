@@ -1,9 +1,10 @@
 """`clinic lead show REFERENCE`: a lead as staff read it, for staff with AWS access to the stack.
 
 Until the staff inbox exists this is how a person reads the whole request behind a staff
-email: the reference is looked up in the leads table's keys-only ByReference index, and each
-lead it names is read with a consistent GetItem (the index is eventually consistent, and
-copies no patient data). Every lead under the reference is printed: references are random, so
+email: the leads table is scanned for the reference (ids only), and each lead found is read
+with a consistent GetItem. A scan, not an index: DynamoDB adds one index per table update, and
+the staff inbox's index takes this release's; a clinic's table is small, and this is a rare
+read by one person. Every lead under the reference is printed: references are random, so
 two leads could in principle share one, and staff should see both rather than the wrong one.
 """
 
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 from boto3.dynamodb.types import TypeDeserializer
 
 from clinic.common.dates import date_and_time
-from clinic.leads.record import REFERENCE, REFERENCE_INDEX, StoredLead, key
+from clinic.leads.record import REFERENCE, StoredLead, key
 from clinic.notifications.messages import CHANNEL_LABELS, CONCERN_LABELS, TIME_LABELS
 
 if TYPE_CHECKING:
@@ -27,11 +28,11 @@ _deserializer = TypeDeserializer()
 
 def leads_with_reference(dynamodb: DynamoDBClient, table: str, reference: str) -> Iterator[StoredLead]:
     """Each lead stored under `reference` (as read_reference gives it), oldest first."""
-    paginator = dynamodb.get_paginator("query")
+    paginator = dynamodb.get_paginator("scan")
     pages = paginator.paginate(
         TableName=table,
-        IndexName=REFERENCE_INDEX,
-        KeyConditionExpression="#reference = :reference",
+        FilterExpression="#reference = :reference",
+        ProjectionExpression="id",
         ExpressionAttributeNames={"#reference": REFERENCE},
         ExpressionAttributeValues={":reference": {"S": reference}},
     )

@@ -13,12 +13,15 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from clinic.consultations.models import ConsultationRequest
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "openapi.json"
 TITLE = "Clinic backend API"
 DESCRIPTION = (
-    "Articles for the clinic's site and consultation requests from its form. Every error uses "
+    "Articles for the clinic's site, consultation requests from its form, and the signed-in staff "
+    "inbox (/staff/...). Every error uses "
     'one envelope: `{"error": {"code", "message", "fields"?}}`. A path that no route matches is '
     'answered by API Gateway itself with 404 `{"message": "Not Found"}`.'
 )
@@ -36,8 +39,50 @@ RESPONSE_HEADERS = {
 def _resolvers() -> list[Any]:
     from clinic.articles.handler import app as articles
     from clinic.consultations.handler import app as consultations
+    from clinic.staff.handler import app as staff
 
-    return [articles, consultations]
+    return [articles, consultations, staff]
+
+
+STAFF_SECURITY = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": (
+        "The staff console's Cognito access token (the pool's groups decide each action). API "
+        'Gateway answers a missing or invalid token with 401 {"message": "Unauthorized"} before '
+        "any function runs."
+    ),
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "description": "The lead's ETag as last read: 428 without it, 412 if the lead has changed since.",
+    "schema": {"type": "string"},
+}
+
+
+def _staff_operations(paths: dict[str, Any], components: dict[str, Any]) -> None:
+    """What the staff handler reads itself (bodies, If-Match), and the token every route needs."""
+    from clinic.staff.models import ErasureRequest, LeadChange
+
+    bodies: dict[tuple[str, str], type[BaseModel]] = {
+        ("patch", "/staff/leads/{id}"): LeadChange,
+        ("post", "/staff/erasures"): ErasureRequest,
+    }
+    for (method, path), model in bodies.items():
+        components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        reference = {"$ref": f"#/components/schemas/{model.__name__}"}
+        paths[path][method]["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": reference}},
+        }
+    paths["/staff/leads/{id}"]["patch"]["parameters"].append(IF_MATCH)
+    for path, operations in paths.items():
+        if path.startswith("/staff/"):
+            for operation in operations.values():
+                operation["security"] = [{"StaffToken": []}]
 
 
 def _consultation_body(components: dict[str, Any]) -> dict[str, Any]:
@@ -131,6 +176,7 @@ def build_document() -> dict[str, Any]:
         schemas.update(part.get("components", {}).get("schemas", {}))
     paths["/consultations"]["post"]["requestBody"] = _consultation_body(schemas)
     _add_parameters(paths)
+    _staff_operations(paths, schemas)
     for operations in paths.values():
         for method, operation in operations.items():
             _polish_responses(method, operation)
@@ -139,7 +185,7 @@ def build_document() -> dict[str, Any]:
         "info": {"title": TITLE, "version": version("clinic-backend"), "description": DESCRIPTION},
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "securitySchemes": {"StaffToken": STAFF_SECURITY}},
     }
     used = _referenced(document)
     document["components"]["schemas"] = {name: schemas[name] for name in sorted(schemas) if name in used}

@@ -31,6 +31,7 @@ class HttpRoute:
     method: str
     path: str
     function: str
+    authorizer: str | None = None  # the HttpApi's Auth.Authorizers entry that guards the route
 
     @property
     def route_key(self) -> str:
@@ -283,12 +284,24 @@ class StackTemplate:
         return specs
 
     def http_routes(self) -> list[HttpRoute]:
+        apis = self.of_type("AWS::Serverless::HttpApi")
+        default = None
+        if len(apis) == 1:
+            default = next(iter(apis.values()))["Properties"].get("Auth", {}).get("DefaultAuthorizer")
         routes = []
         for spec in self.functions().values():
             for event in spec.events.values():
                 if event["Type"] == "HttpApi":
                     props = event["Properties"]
-                    routes.append(HttpRoute(props["Method"].upper(), props["Path"], spec.logical_id))
+                    authorizer = props.get("Auth", {}).get("Authorizer", default)
+                    routes.append(
+                        HttpRoute(
+                            props["Method"].upper(),
+                            props["Path"],
+                            spec.logical_id,
+                            None if authorizer in (None, "NONE") else authorizer,
+                        )
+                    )
         return routes
 
     def http_api(self) -> dict[str, Any]:

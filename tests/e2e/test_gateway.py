@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from joserfc.jwk import KeySet
 
+from clinic_infra.local.authorizer import JwtAuthorizer
 from clinic_infra.local.functions import LocalFunction
 from clinic_infra.local.gateway import CorsConfig, LocalGateway
 from clinic_infra.template import FunctionSpec, StackTemplate
@@ -30,12 +32,19 @@ def gateway() -> Iterator[LocalGateway]:
     template = StackTemplate({"AllowedOrigins": SITE})
     spec = FunctionSpec("EchoFunction", "tests.support.echo_handler.lambda_handler", 10, 128, {}, {}, {})
     echo = LocalFunction(spec, {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}, lambda *_: None)
+    # The template's authorizers, with no keys to trust: every token is refused here (signed-in
+    # requests are tested against the embedded Cognito in test_staff_gateway.py).
+    authorizers = {
+        name: JwtAuthorizer.from_template(name, spec, lambda _issuer: KeySet([]), token_use="access")  # noqa: S106
+        for name, spec in template.http_api()["Auth"]["Authorizers"].items()
+    }
     gateway = LocalGateway(
         template.http_routes(),
         lambda _function, event: echo.invoke(event),
         CorsConfig.from_template(template.http_api()),
         port=free_port(),
         log=lambda _: None,
+        authorizers=authorizers,
     )
     gateway.start()
     yield gateway

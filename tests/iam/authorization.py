@@ -7,7 +7,8 @@ From AWS's Service Authorization Reference and each service's own documentation:
   On a table under a customer managed key, DynamoDB decrypts the table key with the caller's
   permission (kms:Decrypt, encryption context aws:dynamodb:tableName and subscriberId); the
   table key itself is made by DynamoDB's own grant, not the caller's (KMS Developer Guide,
-  "How Amazon DynamoDB uses AWS KMS"). Stream records are encrypted with the table's key.
+  "How Amazon DynamoDB uses AWS KMS"). Scan, like Query, on the table or index it reads.
+  Stream records are encrypted with the table's key.
 - Secrets Manager: GetSecretValue decrypts with the caller's kms:Decrypt (context SecretARN).
 - SNS and SQS: a publisher or producer to an encrypted topic or queue needs
   kms:GenerateDataKey and kms:Decrypt ("Configuring AWS KMS permissions" in both guides).
@@ -53,6 +54,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("dynamodb", "UpdateItem"): Rule("dynamodb:UpdateItem", "table", _DYNAMODB_KEYS, ("kms:Decrypt",)),
     ("dynamodb", "DeleteItem"): Rule("dynamodb:DeleteItem", "table", _DYNAMODB_KEYS, ("kms:Decrypt",)),
     ("dynamodb", "Query"): Rule("dynamodb:Query", "table-or-index", _DYNAMODB_KEYS, ("kms:Decrypt",)),
+    ("dynamodb", "Scan"): Rule("dynamodb:Scan", "table-or-index", _DYNAMODB_KEYS, ("kms:Decrypt",)),
     ("dynamodbstreams", "DescribeStream"): Rule("dynamodb:DescribeStream", "stream"),
     ("dynamodbstreams", "GetShardIterator"): Rule("dynamodb:GetShardIterator", "stream"),
     ("dynamodbstreams", "GetRecords"): Rule("dynamodb:GetRecords", "stream", kms=("kms:Decrypt",)),

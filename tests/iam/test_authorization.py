@@ -36,8 +36,8 @@ def test_a_query_on_an_index_is_authorized_on_the_index() -> None:
 
 
 def test_a_call_the_table_does_not_know_fails_the_check() -> None:
-    (problem,) = unauthorized([_call("dynamodb", "Scan", TableName="clinic-local-leadstable")], STACK)
-    assert "add how AWS authorizes dynamodb Scan" in problem
+    (problem,) = unauthorized([_call("dynamodb", "BatchGetItem", TableName="clinic-local-leadstable")], STACK)
+    assert "add how AWS authorizes dynamodb BatchGetItem" in problem
 
 
 def test_a_send_is_checked_against_every_identity_and_keeps_no_patient_address() -> None:

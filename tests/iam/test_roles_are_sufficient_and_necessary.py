@@ -15,7 +15,8 @@ too), and an answer that does not depend on test order. So this module drives ea
 the template names, under moto, through the calls it makes: a consultation request with an
 Idempotency-Key and an email address; its stream delivery to the notifier (staff email, topic
 message, patient confirmation); a lead the stream missed, for the sweeper; the article
-routes. Lambda's own calls for each function (logs, traces, the stream mapping and its
+routes; the staff inbox (list, view, change, export, erase a lead and a person, the audit
+trail). Lambda's own calls for each function (logs, traces, the stream mapping and its
 dead-letter queue) come from the template.
 """
 
@@ -38,10 +39,11 @@ from clinic_infra.template import StackTemplate
 from tests.conftest import FAKE_AWS_ENVIRONMENT
 from tests.helpers import FakeLambdaContext, http_event
 from tests.iam.authorization import Binding, requests_by_function
-from tests.iam.evaluator import Request, grants, statement_allows
+from tests.iam.evaluator import Request, grants, policy_allows, request, statement_allows
 from tests.iam.recording import Call, HandlerCalls, all_calls, unauthorized
 from tests.iam.roles import bound_roles, function_roles, role_statements, translated_template
 from tests.integration.conftest import invoke, load_handler, notifier_event
+from tests.staff import add_staff_user, authorizer_context
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 LEAD = {
@@ -100,7 +102,42 @@ def _scenario(monkeypatch: pytest.MonkeyPatch) -> Recording:
     )
     sweeper = load_handler(stack, "SweeperFunction", monkeypatch)
     assert sweeper.sweep_handler({}, FakeLambdaContext(remaining_ms=120_000))["recovered"] == 1
+    _staff_inbox(stack, monkeypatch, first, second)
     return [*recorder.calls, *all_calls([], stack)], stack
+
+
+def _staff_inbox(stack: StackTemplate, monkeypatch: pytest.MonkeyPatch, first: str, second: str) -> None:
+    """An administrator lists, views, changes, exports and erases, and reads a lead's trail."""
+    admin = add_staff_user(
+        boto3.client("cognito-idp"),
+        stack.refs["StaffUserPool"],
+        stack.refs["StaffConsoleClient"],
+        "iam.admin@example-clinic.com",
+        ["admin"],
+    )
+    staff = load_handler(stack, "StaffFunction", monkeypatch)
+
+    def call(method: str, path: str, route: str, body: Any = None, **headers: str) -> int:
+        lead = path.split("/")[3] if route.startswith("/staff/leads/") else None
+        event = http_event(
+            method,
+            path,
+            route=route,
+            path_parameters={"id": lead} if lead else None,
+            headers={"content-type": "application/json", **headers},
+            body=None if body is None else json.dumps(body),
+        )
+        event["requestContext"]["authorizer"] = authorizer_context(admin.claims)
+        return int(invoke(staff, event)["statusCode"])
+
+    one = "/staff/leads/{id}"
+    assert call("GET", "/staff/leads", "/staff/leads") == 200
+    assert call("GET", f"/staff/leads/{first}", one) == 200
+    assert call("PATCH", f"/staff/leads/{first}", one, {"status": "contacted"}, **{"if-match": '"0"'}) == 200
+    assert call("GET", "/staff/exports/leads.csv", "/staff/exports/leads.csv") == 200
+    assert call("DELETE", f"/staff/leads/{second}", one) == 204
+    assert call("POST", "/staff/erasures", "/staff/erasures", {"email": LEAD["email"]}) == 200
+    assert call("GET", f"/staff/leads/{first}/audit", one + "/audit") == 200
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +163,21 @@ def test_the_scenario_exercises_every_function(recording: Recording) -> None:
         ("NotifierFunction", "sns", "Publish"),
         ("SweeperFunction", "dynamodb", "Query"),
         ("SweeperFunction", "sesv2", "SendEmail"),
+        ("StaffFunction", "dynamodb", "TransactWriteItems"),
+        ("StaffFunction", "dynamodb", "Scan"),
+        ("StaffFunction", "dynamodb", "PutItem"),
     } <= made
+
+
+@pytest.mark.parametrize("action", ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"])
+def test_the_staff_role_cannot_rewrite_or_delete_the_audit_trail(recording: Recording, action: str) -> None:
+    _, stack = recording
+    statements = bound_roles(translated_template(), stack)["StaffFunction"]
+    audit = Binding(stack).table_arn(stack.refs["AuditTable"])
+    context = Binding(stack).global_keys()
+    assert not policy_allows(statements, request(action, audit, "the audit trail", context))
+    # The check itself: the same role may append to the trail.
+    assert policy_allows(statements, request("dynamodb:PutItem", audit, "the audit trail", context))
 
 
 def test_the_recording_holds_no_patient_data(recording: Recording) -> None:

@@ -31,15 +31,6 @@ def test_the_leads_table_has_the_key_index_and_ttl_the_lead_record_names(templat
     )
 
 
-def test_the_leads_table_finds_a_lead_by_the_reference_the_record_names(template: dict[str, Any]) -> None:
-    table = template["Resources"]["LeadsTable"]["Properties"]
-    (index,) = [
-        index for index in table["GlobalSecondaryIndexes"] if index["IndexName"] == record.REFERENCE_INDEX
-    ]
-    assert [key["AttributeName"] for key in index["KeySchema"]] == [record.REFERENCE]
-    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}  # no patient data copied
-
-
 def test_the_articles_function_reads_and_may_read_only_the_published_prefix(template: dict[str, Any]) -> None:
     function = template["Resources"]["ArticlesFunction"]["Properties"]
     assert function["Environment"]["Variables"]["CONTENT_PREFIX"] == PUBLISHED_PREFIX

@@ -30,7 +30,7 @@ def test_every_retained_resource_goes_with_a_failed_first_create(template: dict[
         for name, resource in template["Resources"].items()
         if resource.get("DeletionPolicy", "Delete") != "Delete"
     }
-    assert set(retained) == {"DataKey", "LeadsTable", "ContentBucket"}
+    assert set(retained) == {"DataKey", "LeadsTable", "ContentBucket", "AuditTable", "StaffUserPool"}
     assert set(retained.values()) == {"RetainExceptOnCreate"}
 
 

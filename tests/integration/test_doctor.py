@@ -478,3 +478,13 @@ def test_clinic_doctor_on_a_deployed_stack_reports_every_line(
     assert passing == {"pending", "dlq"}  # this small stack has their table and queue, nothing else
     assert "could not connect" in line(lines, title("articles"))[0]
     assert lines[-1].startswith(f"2 ✓, {len(CHECKS) - 2} ✗, 0 not checkable locally")
+
+
+def test_a_staff_pool_that_does_not_require_mfa_fails(healthy: StackView) -> None:
+    assert diagnose(healthy)[0] == 0  # the template's pool requires TOTP
+    pool = healthy.physical_id("StaffUserPool")
+    boto3.client("cognito-idp").set_user_pool_mfa_config(
+        UserPoolId=pool, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="OPTIONAL"
+    )
+    fix = assert_fails(healthy, "mfa", pool, "MFA is OPTIONAL, not required")
+    assert f"--user-pool-id {pool} --mfa-configuration ON" in fix

@@ -53,6 +53,18 @@ class BadRequest(ApiError):
     message = "The request body could not be read as JSON in UTF-8."
 
 
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+    message = "Sign in again: the token is not one this API accepts."
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+    message = "Your account may not do this."
+
+
 class NotFound(ApiError):
     status = 404
     code = "not_found"
@@ -63,6 +75,12 @@ class IdempotencyConflict(ApiError):
     status = 409
     code = "idempotency_conflict"
     message = "This Idempotency-Key was already used with a different request."
+
+
+class PreconditionFailed(ApiError):
+    status = 412
+    code = "precondition_failed"
+    message = "The lead changed since you read it. Reload it and try again."
 
 
 class PayloadTooLarge(ApiError):
@@ -81,6 +99,12 @@ class ValidationFailed(ApiError):
     status = 422
     code = "validation_error"
     message = "One or more fields are invalid."
+
+
+class PreconditionRequired(ApiError):
+    status = 428
+    code = "precondition_required"
+    message = "Send If-Match with the lead's ETag, so that a change never overwrites another."
 
 
 class RateLimited(ApiError):

@@ -27,11 +27,15 @@ QUERY_MODELS: dict[tuple[str, str], type[BaseModel]] = {}
 # What each error status means, for the OpenAPI document (docs/api.md's table).
 _ERROR_MEANINGS = {
     400: "bad_request: the body is not valid JSON, base64 or UTF-8",
-    404: "not_found: unknown or malformed slug",
+    401: "unauthorized: the token's use or audience is not the console's access token",
+    403: "forbidden: the signed-in user's groups do not allow this action",
+    404: "not_found: unknown or malformed slug or id",
     409: "idempotency_conflict: the same Idempotency-Key with a different body",
+    412: "precondition_failed: If-Match is not the lead's current ETag",
     413: "payload_too_large: the body is over 16 KiB",
     415: "unsupported_media_type: not JSON or form-encoded",
     422: "validation_error: each problem is listed in `fields`",
+    428: "precondition_required: a change needs If-Match",
     429: "rate_limited: too many requests from this client; see Retry-After",
     500: "internal_error: a bug; no detail is given",
     503: "service_unavailable: a dependency failed after retries; see Retry-After; nothing was stored",

@@ -3,7 +3,9 @@
 It follows what the deployed API does: the route table and CORS come from template.yaml,
 headers are lower-cased, repeated headers and query parameters are joined with commas,
 non-text bodies arrive base64-encoded, unknown routes answer `{"message":"Not Found"}`
-without invoking anything, and a failed or throttled function answers
+without invoking anything, a route with a JWT authorizer answers 401
+`{"message":"Unauthorized"}` for a missing or bad token before any function runs
+(clinic_infra.local.authorizer), and a failed or throttled function answers
 `{"message":"Internal Server Error"}` (AWS documents a Lambda throttle behind API Gateway
 as an internal server error: Lambda's 429 is not passed on). Each connection has a thread
 of its own, so requests are served concurrently, as API Gateway does.
@@ -25,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from clinic_infra.local.authorizer import JwtAuthorizer, TokenRefused, gateway_claims
 from clinic_infra.local.functions import FunctionThrottled, InvocationError
 from clinic_infra.template import HttpRoute
 
@@ -106,12 +109,17 @@ class LocalGateway:
         account_id: str = "123456789012",
         local_pages: Mapping[str, LocalPage] | None = None,
         log: Callable[[str], None] = print,
+        authorizers: Mapping[str, JwtAuthorizer] | None = None,
     ) -> None:
         self.routes = sorted((_compile(route) for route in routes), key=lambda item: item.specificity)
         self.invoke = invoke
         self.cors = cors
         self.account_id = account_id
         self.local_pages = dict(local_pages or {})
+        self.authorizers = dict(authorizers or {})
+        missing = {route.authorizer for route in routes if route.authorizer} - set(self.authorizers)
+        if missing:
+            raise ValueError(f"routes name authorizers the gateway was not given: {sorted(missing)}")
         self.log = log
         self.api_id = "local"
         self._host = host
@@ -151,8 +159,10 @@ class LocalGateway:
         headers: Message,
         body: bytes,
         source_ip: str,
+        claims: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """An API Gateway HTTP API payload 2.0 event for one request."""
+        """An API Gateway HTTP API payload 2.0 event for one request (with the JWT authorizer's
+        claims, for a route it guards)."""
         joined: dict[str, str] = {}
         cookies: list[str] = []
         for name, value in headers.items():
@@ -192,12 +202,12 @@ class LocalGateway:
             },
             "isBase64Encoded": False,
         }
-        if cookies:
-            event["cookies"] = cookies
-        if query:
-            event["queryStringParameters"] = query
-        if path_parameters:
-            event["pathParameters"] = path_parameters
+        if claims is not None:
+            event["requestContext"]["authorizer"] = {
+                "jwt": {"claims": gateway_claims(claims), "scopes": None}
+            }
+        optional = {"cookies": cookies, "queryStringParameters": query, "pathParameters": path_parameters}
+        event.update({name: value for name, value in optional.items() if value})
         if body:
             if is_text(joined.get("content-type")):
                 try:
@@ -308,8 +318,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._message(404, "Not Found", self._cors_headers())
             return 404
         route, parameters = matched
+        claims = None
+        if route.authorizer:
+            try:
+                claims = gateway.authorizers[route.authorizer].claims(
+                    {name.lower(): value for name, value in self.headers.items()}
+                )
+            except TokenRefused as error:
+                gateway.log(f"{route.route_key}: token refused ({error})")
+                self._message(401, "Unauthorized", self._cors_headers())
+                return 401
         source_ip = self.client_address[0]
-        event = gateway.build_event(route, parameters, method, path, query, self.headers, body, source_ip)
+        event = gateway.build_event(
+            route, parameters, method, path, query, self.headers, body, source_ip, claims
+        )
         try:
             status, headers, payload = gateway.to_http(gateway.invoke(route.function, event))
         except FunctionThrottled as error:

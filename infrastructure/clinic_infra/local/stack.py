@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from clinic.articles.published import PUBLISHED_PREFIX
 from clinic_infra.aws import ClientFactory
 from clinic_infra.content import ContentError
+from clinic_infra.local.authorizer import IssuerKeys, JwtAuthorizer
 from clinic_infra.local.aws import EmbeddedAws
 from clinic_infra.local.calls import CALL_LOG_ENV
 from clinic_infra.local.console import metric_summary
@@ -36,6 +37,7 @@ from clinic_infra.local.site import SiteServer
 from clinic_infra.openapi import render_document
 from clinic_infra.provision import provision
 from clinic_infra.publish import publish
+from clinic_infra.staff_users import ADMIN_GROUP, STAFF_GROUP, LocalAccount, add_local_account
 from clinic_infra.template import StackTemplate
 
 REGION = "us-east-1"
@@ -85,6 +87,7 @@ class LocalStack:
         self.schedules: dict[str, ScheduledInvoker] = {}
         self._stoppers: list[Callable[[], None]] = []
         self.template: StackTemplate | None = None
+        self.staff_accounts: list[LocalAccount] = []
 
     # ------------------------------------------------------------ plumbing
     def log(self, source: str, line: str) -> None:
@@ -168,6 +171,7 @@ class LocalStack:
         )
         provision(template, self.client)
         self.template = template
+        self._add_staff_accounts(template)
 
         if self.config.watch_content:
             watcher = ContentWatcher(self.config.content_dir, self.republish)
@@ -197,6 +201,7 @@ class LocalStack:
                 **docs_pages(render_document()),
             },
             log=partial(self.log, "api"),
+            authorizers=self.authorizers(template),
         )
         gateway.start()
         self._stoppers.append(gateway.stop)
@@ -237,6 +242,25 @@ class LocalStack:
         names = ", ".join(_relative(path, self.config.content_dir) for path in changed)
         self.log("publish", f"changed: {names}; republishing")
         self.publish_content()
+
+    def _add_staff_accounts(self, template: StackTemplate) -> None:
+        """One staff and one admin account in the local pool, ready to sign in (password, TOTP)."""
+        pool, client = template.refs["StaffUserPool"], template.refs["StaffConsoleClient"]
+        cognito = self.client("cognito-idp")
+        self.staff_accounts = [
+            add_local_account(cognito, pool, client, "staff@clinic.test", (STAFF_GROUP,)),
+            add_local_account(cognito, pool, client, "admin@clinic.test", (STAFF_GROUP, ADMIN_GROUP)),
+        ]
+
+    def authorizers(self, template: StackTemplate) -> dict[str, JwtAuthorizer]:
+        """The HttpApi's JWT authorizers, checking tokens against the embedded Cognito's keys.
+        The console sends access tokens: locally an ID token is refused at the gateway too."""
+        keys = IssuerKeys(self.aws_url)
+        specs = template.http_api().get("Auth", {}).get("Authorizers", {})
+        return {
+            name: JwtAuthorizer.from_template(name, spec, keys, token_use="access")  # noqa: S106
+            for name, spec in specs.items()
+        }
 
     def _start_event_sources(self, template: StackTemplate) -> None:
         """The template's stream mappings and schedules, delivered as Lambda would."""
@@ -343,6 +367,12 @@ class LocalStack:
                 f"  Schedules        {sweep or 'none'}",
                 f"  Content          {self.config.content_dir}"
                 + ("  (republished when a file in it changes)" if self.config.watch_content else ""),
+                f"  Staff sign-in    pool {refs['StaffUserPool']}, app client {refs['StaffConsoleClient']}",
+                *[
+                    f"    {account.username} / {account.password} ({', '.join(account.groups)}); TOTP secret "
+                    f"{account.totp_secret}: {account.otpauth_uri('clinic-local')}"
+                    for account in self.staff_accounts
+                ],
                 f"  Concurrency      up to {self.config.concurrency} containers per function"
                 " (beyond that the API answers as Lambda throttles: 500)",
                 "Stop with Ctrl-C.",
