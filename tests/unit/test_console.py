@@ -79,7 +79,8 @@ def test_console_page_runs_only_its_own_files() -> None:
     page = References()
     page.feed(answer["body"])
     assert page.inline == []
-    assert page.urls and all(url.startswith("staff/assets/") or url == "data:," for url in page.urls)
+    assert page.urls
+    assert all(url.startswith("staff/assets/") or url == "data:," for url in page.urls)
 
 
 def test_console_answers_carry_hsts_and_refuse_framing_and_sniffing() -> None:
