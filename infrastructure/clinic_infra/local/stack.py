@@ -30,6 +30,7 @@ from clinic_infra.local.gateway import CorsConfig, LocalGateway
 from clinic_infra.local.options import DEFAULT_CONCURRENCY, ROOT
 from clinic_infra.local.outbox import outbox_json, outbox_page
 from clinic_infra.local.site import SiteServer
+from clinic_infra.local.ttl import TimeToLive
 from clinic_infra.openapi import render_document
 from clinic_infra.provision import provision
 from clinic_infra.publish import publish
@@ -134,6 +135,10 @@ class LocalStack:
         )
         provision(template, self.client)
         self.template = template
+        # moto keeps expired items for ever; DynamoDB's TTL deletes them.
+        ttl = TimeToLive(self.client("dynamodb"), partial(self.log, "ttl"))
+        ttl.start()
+        self._stoppers.append(ttl.stop)
 
         publish(
             self.config.content_dir,
