@@ -170,8 +170,50 @@ def _secret(stack: StackTemplate, logical_id: str, props: dict[str, Any], client
     stack.refs[logical_id] = arn  # Ref of a secret is its ARN
 
 
+def _user_pool(stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory) -> None:
+    # CloudFormation's property names are the API's, except the pool's name and its MFA
+    # methods, which the API sets with a call of their own.
+    request = {key: value for key, value in props.items() if key not in ("UserPoolName", "EnabledMfas")}
+    cognito = client("cognito-idp")
+    pool = cognito.create_user_pool(
+        PoolName=props.get("UserPoolName") or stack.physical_name(logical_id), **request
+    )["UserPool"]
+    if "SOFTWARE_TOKEN_MFA" in props.get("EnabledMfas", []):
+        cognito.set_user_pool_mfa_config(
+            UserPoolId=pool["Id"],
+            SoftwareTokenMfaConfiguration={"Enabled": True},
+            MfaConfiguration=props.get("MfaConfiguration", "OFF"),
+        )
+    stack.refs[logical_id] = pool["Id"]
+    issuer = f"cognito-idp.{stack.region}.amazonaws.com/{pool['Id']}"
+    stack.attributes.update(
+        {
+            (logical_id, "Arn"): pool["Arn"],
+            (logical_id, "UserPoolId"): pool["Id"],
+            (logical_id, "ProviderName"): issuer,
+            (logical_id, "ProviderURL"): f"https://{issuer}",
+        }
+    )
+
+
+def _user_pool_group(
+    stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory
+) -> None:
+    group = client("cognito-idp").create_group(**props)["Group"]
+    stack.refs[logical_id] = group["GroupName"]
+
+
+def _user_pool_client(
+    stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory
+) -> None:
+    request = {"ClientName": stack.physical_name(logical_id), **props}
+    app = client("cognito-idp").create_user_pool_client(**request)["UserPoolClient"]
+    stack.refs[logical_id] = app["ClientId"]
+    stack.attributes[(logical_id, "ClientId")] = app["ClientId"]
+
+
 # Keys first (others are encrypted with them), subscriptions and alarms after their topics,
-# identities after the configuration set they default to.
+# identities after the configuration set they default to, a pool before its groups and clients.
 CREATORS: dict[str, Creator] = {
     "AWS::KMS::Key": _kms_key,
     "AWS::S3::Bucket": _bucket,
@@ -183,6 +225,9 @@ CREATORS: dict[str, Creator] = {
     "AWS::SES::ConfigurationSet": _configuration_set,
     "AWS::SES::EmailIdentity": _email_identity,
     "AWS::CloudWatch::Alarm": _alarm,
+    "AWS::Cognito::UserPool": _user_pool,
+    "AWS::Cognito::UserPoolGroup": _user_pool_group,
+    "AWS::Cognito::UserPoolClient": _user_pool_client,
 }
 
 

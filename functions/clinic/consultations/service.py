@@ -19,7 +19,7 @@ from clinic.common.validation import field_problems
 from clinic.consultations.intake import Submission
 from clinic.consultations.models import FIELD_MESSAGES, ConsultationRequest
 from clinic.consultations.store import IdempotencyRecord, LeadStore, RateWindow, WriteContended
-from clinic.leads.record import Consent, StoredLead
+from clinic.leads.record import Consent, StoredLead, contact_hash
 
 ATTEMPTS = 3
 
@@ -122,6 +122,7 @@ class ConsultationService:
     def _lead(self, request: ConsultationRequest, client_hash: str, now: float) -> StoredLead:
         created = datetime.fromtimestamp(now, UTC)
         source = request.source.model_dump(exclude_none=True) if request.source else None
+        key = self._client_hash_key()  # erasure by person finds the lead by these hashes
         return StoredLead(
             id=new_lead_id(now),
             created_at=created,
@@ -135,5 +136,7 @@ class ConsultationService:
             source=source or None,
             consent=Consent(version=self._policy.consent_version, given_at=created),
             client_hash=client_hash,
+            email_hash=contact_hash(key, "email", request.email) if request.email else None,
+            phone_hash=contact_hash(key, "phone", request.phone) if request.phone else None,
             expires_at=int(now) + self._policy.retention_days * 86400,
         )

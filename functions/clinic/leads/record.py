@@ -6,8 +6,10 @@ Consultations writes leads through this module and notifications reads and marks
 through it (the staff inbox will too), so the features cannot drift apart. template.yaml's
 LeadsTable names the same key, index and TTL attribute; a test holds the two together.
 
-States. `status` is the lead's place in the clinic's work: "new" when stored (the staff
-inbox will add the next ones here). Notification is a separate progression, kept in its own
+States. `status` is the lead's place in the clinic's work: "new" when stored, then what staff
+make of it in the inbox (TRANSITIONS); "erased" when an administrator erased the patient's
+fields (ERASED_ATTRIBUTES), which is final. Every change by staff adds one to `version` (the
+inbox's optimistic concurrency) and, for a status, an entry to `history`. Notification is a separate progression, kept in its own
 attributes so that it never touches what the patient sent:
 
 - PENDING: `notify_state` = "pending", which puts the lead in the sparse PendingNotification
@@ -20,6 +22,8 @@ attributes so that it never touches what the patient sent:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -33,6 +37,14 @@ if TYPE_CHECKING:
 
 KEY = "id"
 CREATED_AT = "created_at"
+STATUS = "status"
+VERSION = "version"
+HISTORY = "history"
+NOTES = "notes"
+ASSIGNEE = "assignee"
+EMAIL_HASH = "email_hash"
+PHONE_HASH = "phone_hash"
+INBOX_INDEX = "Inbox"  # keyed by status and id: one status's leads, newest first
 EXPIRES_AT = "expires_at"  # the table's TTL attribute
 NOTIFY_STATE = "notify_state"
 NOTIFY_PENDING = "pending"
@@ -54,6 +66,69 @@ TEST_LEAD_SOURCE = "clinic-doctor"
 
 class LeadStatus(StrEnum):
     NEW = "new"
+    CONTACTED = "contacted"
+    SCHEDULED = "scheduled"
+    COMPLETED = "completed"
+    NOT_A_FIT = "not_a_fit"
+    NO_RESPONSE = "no_response"
+    SPAM = "spam"
+    QUARANTINED = "quarantined"
+    ERASED = "erased"
+
+
+OPEN_STATUSES = frozenset({LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.SCHEDULED})
+CLOSED_STATUSES = frozenset(
+    {LeadStatus.COMPLETED, LeadStatus.NOT_A_FIT, LeadStatus.NO_RESPONSE, LeadStatus.SPAM}
+)
+# The statuses the inbox lists when asked for none: quarantined leads have a view of their
+# own, and an erased lead has nothing left to show.
+INBOX_STATUSES = (*sorted(OPEN_STATUSES), *sorted(CLOSED_STATUSES))
+
+# Where staff may move a lead from each status: new -> contacted -> scheduled -> completed;
+# not a fit, no response or spam from any open status; a closed lead reopened as contacted.
+# A quarantined lead may be marked spam (its release to new notifies staff: not a plain
+# change). Erasure is its own action, from any status, and final.
+TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
+    LeadStatus.NEW: frozenset({LeadStatus.CONTACTED}),
+    LeadStatus.CONTACTED: frozenset({LeadStatus.SCHEDULED}),
+    LeadStatus.SCHEDULED: frozenset({LeadStatus.COMPLETED}),
+    **{status: frozenset({LeadStatus.CONTACTED}) for status in CLOSED_STATUSES},
+    LeadStatus.QUARANTINED: frozenset({LeadStatus.SPAM}),
+    LeadStatus.ERASED: frozenset(),
+}
+for _open in OPEN_STATUSES:
+    TRANSITIONS[_open] |= {LeadStatus.NOT_A_FIT, LeadStatus.NO_RESPONSE, LeadStatus.SPAM}
+
+
+def can_move(current: LeadStatus, to: LeadStatus) -> bool:
+    return to in TRANSITIONS[current]
+
+
+# What erasure removes: everything the patient sent or that could single them out (staff
+# notes are about the patient). Kept: the id, times, status, history, consent, reference,
+# assignee and the notification marks, so the clinic can still account for the lead.
+ERASED_ATTRIBUTES = (
+    "name",
+    "email",
+    "phone",
+    "preferred_contact",
+    "preferred_time",
+    "concerns",
+    "message",
+    "source",
+    "client_hash",
+    EMAIL_HASH,
+    PHONE_HASH,
+    NOTES,
+)
+
+
+def contact_hash(key: bytes, kind: Literal["email", "phone"], value: str) -> str:
+    """A keyed hash (HMAC-SHA256 under the client-hash key) of a normalized email address
+    (lower case) or E.164 phone number: erasure by person finds a patient's leads by it,
+    never by their plaintext."""
+    normalized = value.strip().lower() if kind == "email" else value.strip()
+    return hmac.new(key, f"{kind}:{normalized}".encode(), hashlib.sha256).hexdigest()
 
 
 class NotificationState(StrEnum):
@@ -105,6 +180,26 @@ class Consent(BaseModel):
     given_at: StoredTime
 
 
+class StatusChange(BaseModel):
+    """One step in the lead's history: the status it moved to, when, and by whom (a username)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    status: LeadStatus
+    at: StoredTime
+    by: str
+
+
+class Note(BaseModel):
+    """A staff member's note on the lead."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    text: str
+    at: StoredTime
+    by: str
+
+
 class LeadSource(BaseModel):
     """Where the request came from: the page, the referrer and UTM tags."""
 
@@ -139,6 +234,13 @@ class StoredLead(BaseModel):
     source: LeadSource | None = None
     consent: Consent | None = None
     client_hash: str | None = None  # a keyed hash of the client's address, never the address
+    email_hash: str | None = None  # contact_hash of the email, for erasure by person
+    phone_hash: str | None = None  # contact_hash of the phone number
+    reference: str | None = None  # the short code staff read out on the phone (older leads: none)
+    history: list[StatusChange] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
+    assignee: str | None = None
+    version: int = 0  # changes by staff so far: the inbox's ETag
     expires_at: int | None = None  # epoch seconds, when DynamoDB's TTL deletes the lead
     claimed_until: int | None = None  # epoch seconds: a delivery's lease
     steps_sent: dict[str, StoredTime] = Field(default_factory=dict)  # step -> when it was sent
@@ -184,6 +286,13 @@ class StoredLead(BaseModel):
             if consent
             else None,
             "client_hash": self.client_hash,
+            EMAIL_HASH: self.email_hash,
+            PHONE_HASH: self.phone_hash,
+            "reference": self.reference,
+            HISTORY: [stored_entry(change) for change in self.history] or None,
+            NOTES: [stored_entry(note) for note in self.notes] or None,
+            ASSIGNEE: self.assignee,
+            VERSION: self.version or None,
             EXPIRES_AT: self.expires_at,
             NOTIFY_STATE: NOTIFY_PENDING if self.notified_at is None else None,
             CLAIMED_UNTIL: self.claimed_until,
@@ -192,9 +301,18 @@ class StoredLead(BaseModel):
         }
         return {name: value for name, value in values.items() if value is not None}
 
+    def is_expired(self, now: float) -> bool:
+        """Past its retention: DynamoDB's TTL deletes it within days, and until then nothing shows it."""
+        return self.expires_at is not None and self.expires_at <= now
+
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> StoredLead:
         """The record of an item's attribute values (numbers may be Decimals, as boto3 reads
         them); raises pydantic's ValidationError for a damaged item."""
         steps = {match["step"]: item[name] for name in item if (match := _MARK.match(name))}
         return cls.model_validate({**item, "claimed_until": item.get(CLAIMED_UNTIL), "steps_sent": steps})
+
+
+def stored_entry(entry: StatusChange | Note) -> dict[str, Any]:
+    """A history entry or note as the item keeps it: its time in the table's format."""
+    return {**entry.model_dump(mode="json"), "at": format_time(entry.at)}

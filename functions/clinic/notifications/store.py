@@ -23,6 +23,8 @@ from clinic.leads.record import (
     NOTIFY_PENDING,
     NOTIFY_STATE,
     PENDING_INDEX,
+    STATUS,
+    LeadStatus,
     format_time,
     key,
     mark_attribute,
@@ -80,7 +82,8 @@ class NotificationStore:
         )
 
     def claim(self, lead_id: str, now: int, lease_until: int) -> dict[str, Any]:
-        """Hold the lead until `lease_until` and read it (the item's values), in one conditional update."""
+        """Hold the lead until `lease_until` and read it (the item's values), in one conditional update.
+        An erased lead is gone: nobody is told about it, whoever asks (the stream or the sweeper)."""
         try:
             response = self._dynamodb().update_item(
                 TableName=self._table,
@@ -88,9 +91,13 @@ class NotificationStore:
                 UpdateExpression=f"SET {CLAIMED_UNTIL} = :lease",
                 ConditionExpression=(
                     f"attribute_exists({KEY}) AND attribute_not_exists({NOTIFIED_AT}) AND "
-                    f"(attribute_not_exists({CLAIMED_UNTIL}) OR {CLAIMED_UNTIL} < :now)"
+                    f"(attribute_not_exists({CLAIMED_UNTIL}) OR {CLAIMED_UNTIL} < :now) AND "
+                    "#status <> :erased"
                 ),
-                ExpressionAttributeValues=_values({":lease": lease_until, ":now": now}),
+                ExpressionAttributeNames={"#status": STATUS},
+                ExpressionAttributeValues=_values(
+                    {":lease": lease_until, ":now": now, ":erased": LeadStatus.ERASED.value}
+                ),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -98,7 +105,7 @@ class NotificationStore:
             if not _conditional_failure(error):
                 raise
             old = _item_when_refused(error)
-            if not old:
+            if not old or old.get(STATUS, {}).get("S") == LeadStatus.ERASED:
                 raise LeadGone(lead_id) from None
             if NOTIFIED_AT in old:
                 raise AlreadyNotified(lead_id) from None
