@@ -35,9 +35,10 @@ RESPONSE_HEADERS = {
 
 def _resolvers() -> list[Any]:
     from clinic.articles.handler import app as articles
+    from clinic.console.handler import app as console
     from clinic.consultations.handler import app as consultations
 
-    return [articles, consultations]
+    return [articles, consultations, console]
 
 
 def _consultation_body(components: dict[str, Any]) -> dict[str, Any]:

@@ -96,7 +96,10 @@ def test_http_api_stage_is_throttled_and_access_logged_without_client_addresses(
 
 def test_article_routes_are_explicit(translated: dict[str, Any]) -> None:
     paths = translated["Resources"]["HttpApi"]["Properties"]["Body"]["paths"]
-    assert {path: sorted(methods) for path, methods in paths.items() if path != "/consultations"} == {
+    public = {
+        path: methods for path, methods in paths.items() if not path.startswith(("/consultations", "/staff"))
+    }
+    assert {path: sorted(methods) for path, methods in public.items()} == {
         "/articles": ["get"],
         "/articles/{slug}": ["get"],
         "/tags": ["get"],
@@ -188,3 +191,23 @@ def test_no_cold_start_scans_installed_packages_for_pydantic_plugins(template: d
     # pydantic reads every distribution's entry points on its first model unless told not to.
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+
+
+def test_console_routes_are_public_and_its_function_reads_no_data(translated: dict[str, Any]) -> None:
+    paths = translated["Resources"]["HttpApi"]["Properties"]["Body"]["paths"]
+    # The page and its files must load before anyone has signed in; the data is behind the staff API.
+    for path in ("/staff", "/staff/assets/{file}"):
+        assert "security" not in paths[path]["get"]
+    role = translated["Resources"]["ConsoleFunctionRole"]["Properties"]
+    actions = {
+        action
+        for policy in role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }

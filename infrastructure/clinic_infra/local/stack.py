@@ -102,6 +102,8 @@ class LocalStack:
             # botocore would send DynamoDB calls to an account-specific host moto does not answer.
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             "CLINIC_ACCOUNT_ID": ACCOUNT_ID,
+            # The staff console signs in against the embedded AWS's Cognito, from the browser.
+            "COGNITO_ENDPOINT": f"{self.aws_url}/",
             **({CALL_LOG_ENV: str(self.config.aws_call_log)} if self.config.aws_call_log else {}),
         }
 
