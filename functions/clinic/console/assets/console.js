@@ -294,9 +294,8 @@ function renderLead(lead) {
   fact(facts, "Assigned to", lead.assignee);
   if (lead.consent) fact(facts, "Consent", `version ${lead.consent.version}, ${when(lead.consent.given_at)}`);
   if (lead.source && lead.source.page) fact(facts, "Sent from", lead.source.page);
-  if (lead.notification && lead.notification.staff_email_at) {
-    fact(facts, "Staff email sent", when(lead.notification.staff_email_at));
-  }
+  const steps = (lead.notification && lead.notification.steps) || {};
+  fact(facts, "Staff email sent", steps.staff_email ? when(steps.staff_email) : "Not yet");
 
   const select = $("work-status");
   select.replaceChildren();
