@@ -38,10 +38,11 @@ RESPONSE_HEADERS = {
 
 def _resolvers() -> list[Any]:
     from clinic.articles.handler import app as articles
+    from clinic.console.handler import app as console
     from clinic.consultations.handler import app as consultations
     from clinic.staff.handler import app as staff
 
-    return [articles, consultations, staff]
+    return [articles, consultations, staff, console]
 
 
 STAFF_SECURITY = {
@@ -80,7 +81,7 @@ def _staff_operations(paths: dict[str, Any], components: dict[str, Any]) -> None
         }
     paths["/staff/leads/{id}"]["patch"]["parameters"].append(IF_MATCH)
     for path, operations in paths.items():
-        if path.startswith("/staff/"):
+        if path.startswith("/staff/") and not path.startswith("/staff/assets/"):  # the console is public
             for operation in operations.values():
                 operation["security"] = [{"StaffToken": []}]
 

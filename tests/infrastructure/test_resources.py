@@ -249,3 +249,23 @@ def test_a_release_adds_or_removes_at_most_one_index_of_the_leads_table(template
     indexes = template["Resources"]["LeadsTable"]["Properties"]["GlobalSecondaryIndexes"]
     names = {index["IndexName"] for index in indexes}
     assert len(names ^ RELEASED_LEADS_INDEXES) <= 1
+
+
+def test_console_routes_are_public_and_its_function_reads_no_data(translated: dict[str, Any]) -> None:
+    paths = translated["Resources"]["HttpApi"]["Properties"]["Body"]["paths"]
+    # The page and its files must load before anyone has signed in; the data is behind the staff API.
+    for path in ("/staff", "/staff/assets/{file}"):
+        assert "security" not in paths[path]["get"]
+    role = translated["Resources"]["ConsoleFunctionRole"]["Properties"]
+    actions = {
+        action
+        for policy in role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }

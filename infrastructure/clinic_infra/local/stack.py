@@ -34,6 +34,7 @@ from clinic_infra.local.options import DEFAULT_CONCURRENCY, ROOT
 from clinic_infra.local.outbox import outbox_json, outbox_page
 from clinic_infra.local.republish import ContentWatcher
 from clinic_infra.local.site import SiteServer
+from clinic_infra.local.ttl import TimeToLive
 from clinic_infra.openapi import render_document
 from clinic_infra.provision import provision
 from clinic_infra.publish import publish
@@ -113,6 +114,8 @@ class LocalStack:
             # botocore would send DynamoDB calls to an account-specific host moto does not answer.
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             "CLINIC_ACCOUNT_ID": ACCOUNT_ID,
+            # The staff console signs in against the embedded AWS's Cognito, from the browser.
+            "COGNITO_ENDPOINT": f"{self.aws_url}/",
             **({CALL_LOG_ENV: str(self.config.aws_call_log)} if self.config.aws_call_log else {}),
         }
 
@@ -172,6 +175,10 @@ class LocalStack:
         provision(template, self.client)
         self.template = template
         self._add_staff_accounts(template)
+        # moto keeps expired items for ever; DynamoDB's TTL deletes them.
+        ttl = TimeToLive(self.client("dynamodb"), partial(self.log, "ttl"))
+        ttl.start()
+        self._stoppers.append(ttl.stop)
 
         if self.config.watch_content:
             watcher = ContentWatcher(self.config.content_dir, self.republish)
