@@ -32,6 +32,7 @@ class HttpRoute:
     path: str
     function: str
     authorizer: str | None = None  # the HttpApi's Auth.Authorizers entry that guards the route
+    scopes: tuple[str, ...] = ()  # AuthorizationScopes: the token must carry one of them
 
     @property
     def route_key(self) -> str:
@@ -293,13 +294,15 @@ class StackTemplate:
             for event in spec.events.values():
                 if event["Type"] == "HttpApi":
                     props = event["Properties"]
-                    authorizer = props.get("Auth", {}).get("Authorizer", default)
+                    auth = props.get("Auth", {})
+                    authorizer = auth.get("Authorizer", default)
                     routes.append(
                         HttpRoute(
                             props["Method"].upper(),
                             props["Path"],
                             spec.logical_id,
                             None if authorizer in (None, "NONE") else authorizer,
+                            tuple(auth.get("AuthorizationScopes", ())),
                         )
                     )
         return routes

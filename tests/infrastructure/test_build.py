@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,3 +81,21 @@ def test_the_functions_never_import_the_aws_type_stubs() -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_every_function_the_template_builds_with_make_has_a_target(template: dict[str, Any]) -> None:
+    # sam build runs `make build-<LogicalId>`: a function without its target fails the build.
+    built_with_make = [
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        and resource.get("Metadata", {}).get("BuildMethod") == "makefile"
+    ]
+    assert built_with_make
+    for name in built_with_make:
+        dry_run = subprocess.run(  # noqa: S603
+            ["make", "-n", "-C", str(ROOT / "functions"), f"build-{name}", "ARTIFACTS_DIR=/tmp/x"],  # noqa: S607
+            capture_output=True,
+            check=False,
+        )
+        assert dry_run.returncode == 0, f"functions/Makefile has no build-{name}"

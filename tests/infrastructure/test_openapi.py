@@ -36,7 +36,7 @@ def test_every_error_status_is_documented_with_the_envelope() -> None:
 def test_every_read_route_is_documented_for_head_as_get_without_bodies() -> None:
     paths = build_document()["paths"]
     for path, operations in paths.items():
-        if "get" not in operations:
+        if "get" not in operations or path.startswith("/staff"):  # link checkers and CDNs read articles
             continue
         get, head = operations["get"], operations.get("head")
         assert head is not None, f"HEAD {path} is not documented"

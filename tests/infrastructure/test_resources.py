@@ -119,9 +119,11 @@ def test_every_staff_route_carries_the_jwt_authorizer_and_no_public_route_does(
     }
     for path, operations in body["paths"].items():
         for method, operation in operations.items():
-            guarded = operation.get("security") == [{"StaffAuthorizer": []}]
-            assert guarded == path.startswith("/staff/"), (method, path)
-    assert {path for path in body["paths"] if path.startswith("/staff/")} == {
+            # An access token's scope: API Gateway cannot tell an ID token from an access token.
+            guarded = operation.get("security") == [{"StaffAuthorizer": ["aws.cognito.signin.user.admin"]}]
+            api = path.startswith("/staff/") and not path.startswith("/staff/assets/")
+            assert guarded == api, (method, path)
+    assert {path for path in body["paths"] if path.startswith("/staff/") and "/assets/" not in path} == {
         "/staff/leads",
         "/staff/leads/{id}",
         "/staff/leads/{id}/audit",
@@ -150,7 +152,8 @@ def test_the_staff_pool_admits_only_admin_created_users_with_totp_and_strong_pas
     assert groups == {"staff", "admin"}
     client = template["Resources"]["StaffConsoleClient"]["Properties"]
     assert client["GenerateSecret"] is False
-    assert "ALLOW_USER_PASSWORD_AUTH" not in client["ExplicitAuthFlows"]
+    # The console's sign-in (password, then TOTP) and refresh: no admin or custom flows.
+    assert sorted(client["ExplicitAuthFlows"]) == ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH"]
     assert template["Parameters"]["AuditRetentionDays"]["Default"] == 2192  # six years
 
 

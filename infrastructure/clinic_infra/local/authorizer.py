@@ -8,9 +8,9 @@ token has no `aud`, must be one of the configured audiences; `exp` must be in th
 never runs. The claims reach the function in requestContext.authorizer.jwt.claims, every value
 a string and an array as one bracketed string ("[admin staff]").
 
-One local check more than AWS makes: `token_use`. Cognito's ID tokens carry the console's
-client id as `aud`, so in AWS an ID token passes the authorizer and the function refuses it;
-locally the gateway refuses it too, so the console is never built against the wrong token.
+A Cognito ID token carries the console's client id as `aud`, so it passes these checks; the
+staff routes' AuthorizationScopes turn it away (the gateway checks a route's scopes, 403), and
+the function refuses any token_use but `access` as well.
 The token checks are joserfc's (a JOSE library), not ours.
 """
 

@@ -328,6 +328,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 gateway.log(f"{route.route_key}: token refused ({error})")
                 self._message(401, "Unauthorized", self._cors_headers())
                 return 401
+            # As API Gateway: a valid token carrying none of the route's scopes is forbidden.
+            if route.scopes and not set(str(claims.get("scope", "")).split()) & set(route.scopes):
+                gateway.log(f"{route.route_key}: token lacks the scope {' or '.join(route.scopes)}")
+                self._message(403, "Forbidden", self._cors_headers())
+                return 403
         source_ip = self.client_address[0]
         event = gateway.build_event(
             route, parameters, method, path, query, self.headers, body, source_ip, claims

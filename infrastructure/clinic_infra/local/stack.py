@@ -261,11 +261,11 @@ class LocalStack:
 
     def authorizers(self, template: StackTemplate) -> dict[str, JwtAuthorizer]:
         """The HttpApi's JWT authorizers, checking tokens against the embedded Cognito's keys.
-        The console sends access tokens: locally an ID token is refused at the gateway too."""
+        An ID token passes them, as in AWS; the routes' scopes refuse it."""
         keys = IssuerKeys(self.aws_url)
         specs = template.http_api().get("Auth", {}).get("Authorizers", {})
         return {
-            name: JwtAuthorizer.from_template(name, spec, keys, token_use="access")  # noqa: S106
+            name: JwtAuthorizer.from_template(name, spec, keys, token_use=None)
             for name, spec in specs.items()
         }
 
