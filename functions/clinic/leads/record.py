@@ -266,7 +266,6 @@ class StoredLead(BaseModel):
     client_hash: str | None = None  # a keyed hash of the client's address, never the address
     email_hash: str | None = None  # contact_hash of the email, for erasure by person
     phone_hash: str | None = None  # contact_hash of the phone number
-    reference: str | None = None  # the short code staff read out on the phone (older leads: none)
     history: list[StatusChange] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
     assignee: str | None = None

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from clinic.leads.record import (
+    TRANSITIONS,
     ContactChannel,
     LeadSource,
     LeadStatus,
@@ -142,6 +143,7 @@ class LeadDetail(LeadSummary):
     notes: list[Note]
     assignee: str | None
     version: int
+    next_statuses: list[LeadStatus] = Field(description="The statuses a change may move it to now.")
 
     @classmethod
     def of(cls, lead: StoredLead) -> LeadDetail:
@@ -161,6 +163,7 @@ class LeadDetail(LeadSummary):
             notes=list(lead.notes),
             assignee=lead.assignee,
             version=lead.version,
+            next_statuses=sorted(TRANSITIONS[lead.status]),
         )
 
 

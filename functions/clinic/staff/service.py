@@ -9,7 +9,7 @@ An action refused (403, 404, 412, 422, 428) is recorded too, with the error code
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -240,11 +240,15 @@ class StaffService:
             raise self._refused(attempt, error) from None
         statuses = [query.status] if query.status else [LeadStatus(status) for status in INBOX_STATUSES]
         ids = IdRange.of(range_start(query.since), range_end(query.until))
-        leads: Iterator[StoredLead] = (
+        leads = [
             StoredLead.from_item(item) for item in self._leads.newest_first(statuses, ids, self._clock())
-        )
+        ]
         text, _ = leads_csv(leads)
-        self._record(attempt, SUCCESS)  # before the file is sent
+        # Before the file is sent: each lead's own trail says it left in an export (who has seen a
+        # patient's request includes whoever holds a spreadsheet of it), then the export's.
+        for lead in leads:
+            self._record(attempt.for_lead("leads.exported", lead.id), SUCCESS)
+        self._record(attempt, SUCCESS)
         return text
 
 

@@ -297,11 +297,10 @@ function renderLead(lead) {
   const steps = (lead.notification && lead.notification.steps) || {};
   fact(facts, "Staff email sent", steps.staff_email ? when(steps.staff_email) : "Not yet");
 
+  // Only the moves the clinic's workflow allows from here (the API says which).
   const select = $("work-status");
-  select.replaceChildren();
-  for (const [value, label] of Object.entries(STATUSES)) {
-    if (!["quarantined", "erased"].includes(value) || value === lead.status) select.append(new Option(label, value));
-  }
+  select.replaceChildren(new Option(`${STATUSES[lead.status] || lead.status} (now)`, lead.status));
+  for (const value of lead.next_statuses || []) select.append(new Option(STATUSES[value] || value, value));
   select.value = lead.status;
   $("work-assignee").value = lead.assignee || "";
   $("work-note").value = "";
@@ -340,7 +339,7 @@ $("work-form").addEventListener("submit", async (event) => {
   const change = {};
   if ($("work-status").value !== lead.status) change.status = $("work-status").value;
   const assignee = $("work-assignee").value.trim();
-  if (assignee !== (lead.assignee || "")) change.assignee = assignee;
+  if (assignee !== (lead.assignee || "")) change.assignee = assignee || null; // null: nobody
   const note = $("work-note").value.trim();
   if (note) change.note = note;
   if (!Object.keys(change).length) {
