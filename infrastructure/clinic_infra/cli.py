@@ -119,6 +119,17 @@ def _lead_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _staff_code(args: argparse.Namespace) -> int:
+    from clinic_infra.staff_users import totp_code
+
+    try:
+        print(totp_code(args.secret))
+    except ValueError:
+        print("✗ that is not a base32 TOTP secret", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _staff_add(args: argparse.Namespace) -> int:
     import boto3
 
@@ -223,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_cmd.add_argument("--stack", required=True, metavar="NAME", help="the deployed stack")
     add_cmd.set_defaults(run=_staff_add)
+    code_cmd = staff_commands.add_parser(
+        "code", help="print the current sign-in code for a TOTP secret (what an authenticator app shows)"
+    )
+    code_cmd.add_argument("secret", help="the base32 secret, e.g. one `clinic dev` printed")
+    code_cmd.set_defaults(run=_staff_code)
 
     dev_cmd = commands.add_parser("dev", help="run the whole product locally against an embedded AWS")
     from clinic_infra.local.options import add_dev_options

@@ -11,6 +11,7 @@ DynamoDB, never looser. Other services keep moto's own threading.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -40,7 +41,12 @@ class SerialDynamoDb:
 
 
 class EmbeddedAws(ThreadedMotoServer):
-    """ThreadedMotoServer, serving its app through SerialDynamoDb."""
+    """ThreadedMotoServer, serving its app through SerialDynamoDb, with Cognito checking TOTP codes
+    as AWS does (moto accepts any code unless told otherwise; the setting is read per request)."""
+
+    def start(self) -> None:
+        os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
+        super().start()
 
     def _server_entry(self) -> None:
         app = SerialDynamoDb(DomainDispatcherApplication(create_backend_app))

@@ -374,6 +374,8 @@ class LocalStack:
                 f"  Schedules        {sweep or 'none'}",
                 f"  Content          {self.config.content_dir}"
                 + ("  (republished when a file in it changes)" if self.config.watch_content else ""),
+                f"  Staff console    {self.api_url}/staff  (sign in as below; the code comes from an",
+                "                   authenticator app given the TOTP secret, or: clinic staff code SECRET)",
                 f"  Staff sign-in    pool {refs['StaffUserPool']}, app client {refs['StaffConsoleClient']}",
                 *[
                     f"    {account.username} / {account.password} ({', '.join(account.groups)}); TOTP secret "

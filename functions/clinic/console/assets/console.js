@@ -262,14 +262,22 @@ async function openLead(id) {
   show("lead");
   say("lead-result", "");
   const response = await api(`leads/${encodeURIComponent(id)}`);
+  $("lead-body").hidden = !response.ok;
+  $("erase-lead").disabled = !response.ok;
   if (!response.ok) {
-    $("lead-title").textContent = "Request not found";
-    $("lead-facts").replaceChildren();
-    say("lead-result", response.status === 404 ? "This request does not exist or has passed its retention." : await problem(response));
-    return;
+    shownLead = null;
+    $("lead-title").textContent = "Request not available";
+    say(
+      "lead-result",
+      response.status === 404
+        ? "This request has been erased, has passed its retention, or does not exist."
+        : await problem(response),
+    );
+  } else {
+    shownLead = { detail: await response.json(), etag: response.headers.get("ETag") };
+    renderLead(shownLead.detail);
   }
-  shownLead = { detail: await response.json(), etag: response.headers.get("ETag") };
-  renderLead(shownLead.detail);
+  // An erased request keeps its audit trail: administrators can still see who did what.
   if (isAdmin()) await loadAudit(id);
 }
 
@@ -323,6 +331,7 @@ function renderLead(lead) {
 }
 
 async function loadAudit(id) {
+  $("lead-audit").replaceChildren();
   const response = await api(`leads/${encodeURIComponent(id)}/audit`);
   if (!response.ok) return;
   const trail = await response.json();
@@ -389,7 +398,7 @@ $("erase-lead").addEventListener("click", async () => {
     return;
   }
   await openLead(lead.id);
-  say("lead-result", "Erased.");
+  say("lead-result", "Erased: the patient's details are gone; the audit trail stays.");
 });
 
 $("erase-person-form").addEventListener("submit", async (event) => {
