@@ -168,3 +168,45 @@ def test_staff_on_a_phone_see_the_inbox_without_admin_tools(phone: Page, local_s
     assert phone.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
     expect(phone.locator("#export-form")).to_be_hidden()
     expect(phone.locator("#erase-person-form")).to_be_hidden()
+
+
+def test_a_new_staff_member_chooses_a_password_and_sets_up_an_authenticator_app(
+    page: Page, local_stack: LocalStack
+) -> None:
+    # Given an account as `clinic staff add` leaves it: a temporary password, no authenticator yet
+    assert local_stack.template is not None
+    pool = local_stack.template.refs["StaffUserPool"]
+    cognito = local_stack.client("cognito-idp")
+    username = "new.starter@clinic.test"
+    cognito.admin_create_user(
+        UserPoolId=pool,
+        Username=username,
+        TemporaryPassword="Temporary-Pass-123",
+        UserAttributes=[{"Name": "email", "Value": username}],
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="staff")
+    page.goto(f"{local_stack.api_url}/staff")
+
+    page.fill("#username", username)
+    page.fill("#password", "Temporary-Pass-123")
+    page.click("#password-form button[type=submit]")
+    # A password the pool's policy refuses is explained; a strong one moves on.
+    expect(page.locator("#new-password-form")).to_be_visible()
+    page.fill("#new-password", "short")
+    page.click("#new-password-form button[type=submit]")
+    expect(page.locator("#sign-in-error")).to_be_visible()
+    page.fill("#new-password", "Correct-Horse-Battery-9")
+    page.click("#new-password-form button[type=submit]")
+
+    # The setup key to type into an authenticator app, then the app's first code.
+    expect(page.locator("#totp-setup-form")).to_be_visible()
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    label = f"Clinic%20staff%3A{username.replace('@', '%40')}"
+    expected = f"otpauth://totp/{label}?secret={secret}&issuer=Clinic%20staff"
+    assert page.locator("#totp-link").get_attribute("href") == expected
+    page.fill("#setup-code", totp_code(secret))
+    page.click("#totp-setup-form button[type=submit]")
+
+    expect(page.locator("#leads")).to_be_visible()
+    expect(page.locator("#user-name")).to_have_text(username)
