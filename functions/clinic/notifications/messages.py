@@ -121,7 +121,7 @@ def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) ->
     )
     email.add_alternative(
         f"<html><body><p>{escape(intro)}</p><table>{html_rows}</table><p>{escape(footer)} "
-        f"<a href=\"{escape(link)}\">{escape(link)}</a></p></body></html>",
+        f'<a href="{escape(link)}">{escape(link)}</a></p></body></html>',
         subtype="html",
     )
     return email
