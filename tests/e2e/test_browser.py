@@ -221,7 +221,10 @@ def test_submitted_form_shows_success_stores_one_lead_and_emails_staff(
     assert len(new) == 1
     assert _references(local_stack, new) == {reference}
     staff_email = _wait_for_email(local_stack, reference)
-    assert "Name: Browser Patient" in staff_email["text"]
+    # By default the email links to the lead and tells nothing the patient typed
+    (lead_id,) = new
+    assert f"{local_stack.api_url}/staff#lead={lead_id}" in staff_email["text"]
+    assert "Browser Patient" not in staff_email["text"]
     assert "Browser Patient" not in staff_email["subject"]
 
 

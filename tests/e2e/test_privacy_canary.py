@@ -156,11 +156,12 @@ def test_no_canary_in_the_patients_confirmation(traced: dict[str, Any]) -> None:
     assert _contains_canary(confirmation["subject"] + confirmation["text"]) == []
 
 
-def test_staff_email_holds_only_what_the_contact_detail_level_allows(traced: dict[str, Any]) -> None:
+def test_staff_email_holds_only_what_the_default_minimal_detail_level_allows(traced: dict[str, Any]) -> None:
     (staff,) = traced["staff"]  # one email, the sweeper sent nothing more
     assert _contains_canary(staff["subject"]) == []
-    # Every channel the patient gave (the email too, though they prefer a call), no health details
-    assert sorted(_contains_canary(staff["text"])) == ["email", "name", "phone"]
+    # Nothing the patient typed: staff follow its link to the lead in the console
+    assert _contains_canary(staff["text"]) == []
+    assert f"/staff#lead={traced['lead_id']}" in staff["text"]
 
 
 def test_no_canary_in_the_recording_of_aws_calls(traced: dict[str, Any]) -> None:

@@ -142,3 +142,24 @@ def test_a_claim_outlives_the_notifier_but_not_by_minutes(template: dict[str, An
     notifier = template["Resources"]["NotifierFunction"]["Properties"]
     lease = int(notifier["Environment"]["Variables"]["CLAIM_LEASE_SECONDS"])
     assert notifier["Timeout"] < lease <= 2 * notifier["Timeout"]
+
+
+def test_the_staff_email_links_to_the_console_the_clinic_set_or_else_the_stacks_own() -> None:
+    from clinic_infra.template import StackTemplate
+
+    own = StackTemplate(stack_name="clinic", region="eu-west-1")
+    custom = StackTemplate({"ConsoleUrl": "https://staff.example-clinic.com/staff"})
+    for function in ("NotifierFunction", "SweeperFunction"):
+        assert (
+            own.functions()[function].environment["STAFF_CONSOLE_URL"]
+            == "https://clinic-httpapi.execute-api.eu-west-1.amazonaws.com/staff"
+        )
+        assert custom.functions()[function].environment["STAFF_CONSOLE_URL"] == (
+            "https://staff.example-clinic.com/staff"
+        )
+    assert own.resolve(own.document["Outputs"]["StaffConsoleUrl"]["Value"]) == (
+        "https://clinic-httpapi.execute-api.eu-west-1.amazonaws.com/staff"
+    )
+    assert custom.resolve(custom.document["Outputs"]["StaffConsoleUrl"]["Value"]) == (
+        "https://staff.example-clinic.com/staff"
+    )

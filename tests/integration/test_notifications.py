@@ -134,8 +134,8 @@ def test_a_stored_lead_reaches_staff_once_and_a_rerun_sends_nothing(
     [
         (
             "minimal",
-            ["Reference:", "Received:"],
-            ["Notify Patient", "415", "Morning", "Anxiety", "Health details"],
+            ["Reference:", "Received:", "Preferred contact: Phone call", "Best time: Morning"],
+            ["Notify Patient", "415", "notify.patient", "Name:", "Anxiety", "Health details"],
         ),
         (
             "contact",
@@ -161,11 +161,36 @@ def test_staff_email_holds_what_the_detail_level_allows(
     reference = _lead(stack, lead_id)["reference"]
     assert staff["Subject"] == f"New consultation request {reference}"
     assert f"Reference: {reference}" in text
-    assert f"clinic lead show {reference}" in text  # how staff read the rest
+    assert f"{_console_link(stack, lead_id)}\n" in text  # how staff read the rest
     for value in present:
         assert value in text
     for value in absent:
         assert value not in text
+
+
+def _console_link(stack: StackTemplate, lead_id: str) -> str:
+    """Where the template's default sends staff: the stack's own console, opened at the lead."""
+    api = stack.physical_name("HttpApi")
+    return f"https://{api}.execute-api.us-east-1.amazonaws.com/staff#lead={lead_id}"
+
+
+def test_by_default_the_staff_email_links_to_the_lead_and_carries_no_personal_data(
+    stack: StackTemplate, consultations: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lead_id = submit(consultations)
+    # The notifier and the sweeper with the template's own environment, no override
+    for function in ("NotifierFunction", "SweeperFunction"):
+        assert stack.functions()[function].environment["NOTIFICATION_DETAIL"] == "minimal"
+    invoke(load_handler(stack, "NotifierFunction", monkeypatch), notifier_event(stack))
+    (staff,) = [email for email in sent_emails() if email["To"] == "staff@example-clinic.com"]
+    text = _body(staff)
+    html = staff.get_body(preferencelist=("html",))
+    assert html is not None
+    assert text.splitlines()[-1] == _console_link(stack, lead_id)
+    assert f'href="{_console_link(stack, lead_id)}"' in html.get_content()
+    for part in (text, html.get_content(), str(staff["Subject"])):
+        for typed in ("Notify Patient", "notify.patient", "415", "555", "0142", "Anxiety", "Health details"):
+            assert typed not in part
 
 
 def test_the_templates_defaults_write_for_a_us_clinic_and_keep_the_subject_neutral(

@@ -24,7 +24,9 @@ CLINIC = ClinicDetails(
     time_zone=ZoneInfo("America/Los_Angeles"),
     sender="no-reply@clinic.example",
     staff=("one@clinic.example", "two@clinic.example"),
+    console_url="https://abc123.execute-api.us-east-1.amazonaws.com/staff",
 )
+LINK = "https://abc123.execute-api.us-east-1.amazonaws.com/staff#lead=01JZ0000000000000000000000"
 LEAD = StoredLead(
     id="01JZ0000000000000000000000",
     created_at=datetime(2026, 11, 27, 18, 5, tzinfo=UTC),
@@ -100,13 +102,34 @@ def test_only_the_doctors_name_and_source_together_mark_a_test(name: str, utm_so
     assert "test" not in text.lower().replace(TEST_LEAD_NAME.lower(), "")
 
 
-def test_minimal_staff_email_has_only_the_reference_and_time_in_the_clinic_zone() -> None:
+def test_minimal_staff_email_has_the_reference_time_and_channel_and_links_to_the_lead() -> None:
     text, html = _parts(staff_email(LEAD, "minimal", CLINIC))
-    assert "Reference: K7M4-QX2P" in text
-    assert "Received: Friday, November 27, 2026, 10:05 AM PST" in text
-    for value in PERSONAL:
-        assert value not in text
-        assert value not in html
+    assert text.splitlines()[2:6] == [
+        "Reference: K7M4-QX2P",
+        "Received: Friday, November 27, 2026, 10:05 AM PST",
+        "Preferred contact: Phone call",
+        "Best time: Evening",
+    ]
+    assert "Please call the patient back." in text
+    assert text.splitlines()[-1] == LINK
+    assert f'<a href="{LINK}">' in html
+
+
+def _digits(text: str) -> str:
+    return "".join(character for character in text if character.isdigit())
+
+
+@pytest.mark.parametrize("channel", ["email", "phone", "text", None])
+def test_minimal_staff_email_carries_nothing_the_patient_typed(channel: str | None) -> None:
+    email = staff_email(LEAD.model_copy(update={"preferred_contact": channel}), "minimal", CLINIC)
+    text, html = _parts(email)
+    typed = [*PERSONAL, "Bold", "patient.mail", "example.org", "Private", "health", "ptsd", "chronic_pain"]
+    for part in (text, html, str(email["Subject"])):
+        for value in typed:
+            assert value.lower() not in part.lower()
+        assert "4155550123" not in _digits(part)  # the phone in no format at all
+        assert "5550123" not in _digits(part)
+    assert set(text.split()) & {"Name:", "Email:", "Phone:", "Concerns:", "Message:"} == set()
 
 
 def test_contact_staff_email_adds_how_to_reach_the_patient_but_no_health_details() -> None:
@@ -192,11 +215,19 @@ def test_confirmation_subject_names_neither_the_clinic_nor_a_condition_by_defaul
 
 
 @pytest.mark.parametrize("detail", ["minimal", "contact", "full"])
-def test_staff_email_says_how_to_read_the_whole_request_by_its_reference(detail: str) -> None:
+def test_staff_email_links_to_the_lead_in_the_console_at_every_detail_level(detail: str) -> None:
     text, html = _parts(staff_email(LEAD, detail, CLINIC))
-    for part in (text, html):
-        assert "clinic lead show K7M4-QX2P" in part
-        assert "leads table" not in part
+    assert f"open it in the staff console (you will be asked to sign in):\n{LINK}\n" in text
+    assert f'<a href="{LINK}">{LINK}</a>' in html
+    assert "leads table" not in text
+
+
+def test_the_link_goes_to_the_console_the_clinic_set() -> None:
+    clinic = ClinicDetails(**{**CLINIC.__dict__, "console_url": "https://staff.clinic.example/staff"})
+    text, html = _parts(staff_email(LEAD, "minimal", clinic))
+    assert "https://staff.clinic.example/staff#lead=01JZ0000000000000000000000" in text
+    assert 'href="https://staff.clinic.example/staff#lead=01JZ0000000000000000000000"' in html
+    assert "execute-api" not in text
 
 
 def test_a_lead_stored_before_references_is_referred_to_by_its_id() -> None:

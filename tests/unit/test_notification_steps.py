@@ -26,6 +26,7 @@ CLINIC = ClinicDetails(
     time_zone=ZoneInfo("America/New_York"),
     sender="no-reply@clinic.example",
     staff=("staff@clinic.example",),
+    console_url="https://abc123.execute-api.us-east-1.amazonaws.com/staff",
 )
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:staff"
 LEAD = StoredLead(

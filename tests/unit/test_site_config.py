@@ -43,3 +43,4 @@ def test_the_local_stack_links_to_its_own_site_and_api_with_the_defaults_path() 
     assert "ArticlePathPattern" not in parameters  # the default is the example site's own page
     assert parameters["SiteBaseUrl"] == "http://127.0.0.1:8999"
     assert parameters["ApiBaseUrl"] == "http://127.0.0.1:3999"
+    assert parameters["ConsoleUrl"] == "http://127.0.0.1:3999/staff"  # the staff email's links

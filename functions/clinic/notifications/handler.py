@@ -36,7 +36,9 @@ class NotifierSettings(EnvironmentSettings):
     staff_topic_arn: str = Field(pattern=r"^arn:")
     sender_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     staff_addresses: tuple[str, ...] = Field(min_length=1)
-    notification_detail: Literal["minimal", "contact", "full"] = "contact"
+    # minimal: the staff email links to the lead and carries nothing the patient typed.
+    notification_detail: Literal["minimal", "contact", "full"] = "minimal"
+    staff_console_url: str = Field(pattern=r"^https?://[^\s?#]+$")
     clinic_time_zone: str = "America/New_York"
     send_confirmation: bool = True
     clinic_name: str = Field(min_length=1)
@@ -78,6 +80,7 @@ def notifier() -> LeadNotifier:
         time_zone=ZoneInfo(config.clinic_time_zone),
         sender=config.sender_address,
         staff=config.staff_addresses,
+        console_url=config.staff_console_url,
         locale=config.clinic_locale,
         confirmation_subject=config.confirmation_subject,
     )

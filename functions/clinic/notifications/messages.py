@@ -1,8 +1,10 @@
 """What staff, the fan-out topic and the patient receive about a lead.
 
 The subject never carries personal data. The staff email's body carries only what the
-clinic's detail level allows; the topic message only the lead's id and time; the
-patient's confirmation nothing that the patient wrote.
+clinic's detail level allows, and a link that opens the lead in the staff console (by
+default it carries nothing the patient typed: staff read that signed in, where each view is
+audited); the topic message only the lead's id and time; the patient's confirmation nothing
+that the patient wrote.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class ClinicDetails:
     time_zone: ZoneInfo
     sender: str
     staff: tuple[str, ...]
+    console_url: str  # the staff console's page, e.g. https://abc.execute-api.us-east-1.amazonaws.com/staff
     locale: Locale = "en-US"
     confirmation_subject: str = DEFAULT_CONFIRMATION_SUBJECT
 
@@ -60,16 +63,21 @@ def received_at(lead: StoredLead, clinic: ClinicDetails) -> str:
 
 
 def staff_rows(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) -> list[tuple[str, str]]:
-    """The label/value lines of the staff email, as far as `detail` allows."""
+    """The label/value lines of the staff email, as far as `detail` allows.
+
+    Every level has the reference, the time and how and when the patient prefers to be
+    reached: choices from fixed lists, nothing the patient typed."""
     rows = [("Reference", reference(lead)), ("Received", received_at(lead, clinic))]
     if detail in ("contact", "full"):
+        rows.append(("Name", lead.name))
+    rows.append(("Preferred contact", CHANNEL_LABELS[lead.preferred_contact]))
+    if detail in ("contact", "full"):
         # Every channel the patient gave, whichever they prefer: staff may need the other one.
-        rows += [("Name", lead.name), ("Preferred contact", CHANNEL_LABELS[lead.preferred_contact])]
         if lead.email:
             rows.append(("Email", lead.email))
         if lead.phone:
             rows.append(("Phone", _readable_phone(lead.phone)))
-        rows.append(("Best time", TIME_LABELS[lead.preferred_time]))
+    rows.append(("Best time", TIME_LABELS[lead.preferred_time]))
     if detail == "full":
         concerns = ", ".join(CONCERN_LABELS.get(concern, concern) for concern in lead.concerns)
         rows += [("Concerns", concerns or "None chosen"), ("Message", lead.message or "(none)")]
@@ -87,6 +95,12 @@ def reference(lead: StoredLead) -> str:
     return lead.reference or lead.id
 
 
+def lead_link(lead: StoredLead, clinic: ClinicDetails) -> str:
+    """The console's address of this lead: the console opens `#lead=<id>` after sign-in. A
+    fragment never reaches a server or its logs, and the id says nothing about the patient."""
+    return f"{clinic.console_url}#lead={lead.id}"
+
+
 def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) -> EmailMessage:
     rows = staff_rows(lead, detail, clinic)
     subject = f"New consultation request {reference(lead)}"
@@ -98,18 +112,16 @@ def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) ->
             "staff. It will be deleted in a few minutes; nobody needs to call back."
         )
     email = _message(subject, clinic.sender, clinic.staff)
-    # Until the staff inbox, the whole request is read with the clinic's AWS access (README).
-    footer = (
-        f"To read the whole request, someone with access to the clinic's AWS account runs: "
-        f"clinic lead show {reference(lead)}"
-    )
+    link = lead_link(lead, clinic)
+    footer = "To read the whole request, open it in the staff console (you will be asked to sign in):"
     text_rows = "\n".join(f"{label}: {value}" for label, value in rows)
-    email.set_content(f"{intro}\n\n{text_rows}\n\n{footer}\n")
+    email.set_content(f"{intro}\n\n{text_rows}\n\n{footer}\n{link}\n")
     html_rows = "".join(
         f"<tr><th align='left'>{escape(label)}</th><td>{escape(value)}</td></tr>" for label, value in rows
     )
     email.add_alternative(
-        f"<html><body><p>{escape(intro)}</p><table>{html_rows}</table><p>{escape(footer)}</p></body></html>",
+        f"<html><body><p>{escape(intro)}</p><table>{html_rows}</table><p>{escape(footer)} "
+        f'<a href="{escape(link)}">{escape(link)}</a></p></body></html>',
         subtype="html",
     )
     return email

@@ -133,6 +133,8 @@ class LocalStack:
             "AllowedOrigins": ",".join(self.site_origins()),
             "SiteBaseUrl": self.site_url,
             "ApiBaseUrl": self.api_url,
+            # The staff email links each lead to the console this stack serves.
+            "ConsoleUrl": f"{self.api_url}/staff",
             "ThankYouUrl": f"{self.site_url}/thank-you.html",
             # An editor's change must show at once: no warm function keeps published JSON, and
             # browsers revalidate each answer (its ETag makes that a 304 while nothing changed).
