@@ -36,7 +36,7 @@ def echo() -> Iterator[LocalFunction]:
 def gateway(echo: LocalFunction) -> Iterator[LocalGateway]:
     template = StackTemplate()
     gateway = LocalGateway(
-        template.http_routes(),
+        [route for route in template.http_routes() if not route.authorizer],  # the public routes
         lambda _function, event: echo.invoke(event, throttle=True),  # as LocalStack.invoke does
         CorsConfig.from_template(template.http_api()),
         port=free_port(),
