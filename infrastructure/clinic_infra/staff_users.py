@@ -40,7 +40,7 @@ class LocalAccount:
         return f"otpauth://totp/{quote(issuer)}:{quote(self.username)}?secret={self.totp_secret}&issuer={quote(issuer)}"
 
 
-LOCAL_PASSWORD = "Local-staff-password-1!"  # noqa: S105 (the local stack's, printed by `clinic dev`)
+LOCAL_PASSWORD = "Local-staff-password-1!"  # noqa: S105  # nosec B105 - the local stack's, printed by `clinic dev`
 
 
 def add_local_account(
@@ -90,5 +90,5 @@ def totp_code(secret: str, at: float | None = None) -> str:
 
     key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
     # moto's fixed secret is shorter than Cognito's; authenticator apps accept either.
-    totp = TOTP(key, 6, SHA1(), 30, enforce_key_length=False)  # noqa: S303 (RFC 6238's default)
+    totp = TOTP(key, 6, SHA1(), 30, enforce_key_length=False)  # noqa: S303  # nosec B303 - RFC 6238's default
     return totp.generate(time.time() if at is None else at).decode()

@@ -17,7 +17,7 @@ from typing import Any
 
 from clinic.common.errors import Forbidden, Unauthorized
 
-ACCESS_TOKEN = "access"  # noqa: S105 (a token_use value, not a secret)
+ACCESS_TOKEN = "access"  # noqa: S105  # nosec B105 - a token_use value, not a secret
 
 
 class Group(StrEnum):

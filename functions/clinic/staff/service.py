@@ -196,7 +196,8 @@ class StaffService:
 
     def _erase_one(self, attempt: Attempt) -> bool:
         """Erase the lead with its audit event; False if it was erased already (recorded too)."""
-        assert attempt.lead_id is not None
+        if attempt.lead_id is None:
+            raise TypeError("an erasure names its lead")
         now = self._clock()
         change = StatusChange(
             status=LeadStatus.ERASED, at=datetime.fromtimestamp(now, UTC), by=attempt.caller.username

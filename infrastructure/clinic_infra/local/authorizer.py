@@ -114,6 +114,6 @@ class IssuerKeys:
             if issuer not in self._sets:
                 pool_id = issuer.rstrip("/").rsplit("/", 1)[-1]
                 url = f"{self._aws_url}/{pool_id}/.well-known/jwks.json"
-                with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (the local endpoint)
+                with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310  # nosec B310 - the local endpoint
                     self._sets[issuer] = KeySet.import_key_set(json.loads(response.read()))
             return self._sets[issuer]
