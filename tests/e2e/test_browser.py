@@ -13,27 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from clinic_infra.content import load_site
 from clinic_infra.local.stack import LocalStack
+from tests.e2e.page_problems import PageProblems
 
 ROOT = Path(__file__).resolve().parents[2]
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 REFERENCE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 SITE_CONTENT = load_site(ROOT / "content")
-
-
-class PageProblems:
-    """Script errors and unexpected console errors a visitor's browser would show."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def console(self, message: ConsoleMessage) -> None:
-        # Chromium logs every 4xx fetch as "Failed to load resource"; the tests expect some.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.errors.append(message.text)
 
 
 @pytest.fixture

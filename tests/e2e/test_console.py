@@ -11,29 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from clinic_infra.local.stack import LocalStack
 from clinic_infra.staff_users import totp_code
+from tests.e2e.page_problems import PageProblems
 
 ADMIN = "admin@clinic.test"
 STAFF = "staff@clinic.test"
 
 
-class ScriptErrors:
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def console(self, message: ConsoleMessage) -> None:
-        # Chromium logs every 4xx fetch ("Failed to load resource"); a CSP violation is an error here.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.errors.append(message.text)
-
-
 def _page(browser: Browser, **context: Any) -> Iterator[Page]:
     browser_context = browser.new_context(accept_downloads=True, **context)
     page = browser_context.new_page()
-    problems = ScriptErrors()
+    problems = PageProblems()
     page.on("console", problems.console)
     page.on("pageerror", lambda error: problems.errors.append(str(error)))
     page.set_default_timeout(15_000)
