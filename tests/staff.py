@@ -12,12 +12,16 @@ import json
 import time
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from clinic_infra.local.authorizer import gateway_claims
+from clinic_infra.staff_users import totp_code
+
+if TYPE_CHECKING:
+    from clinic_infra.local.stack import LocalStack
 
 PASSWORD = "Correct-horse-battery-9!"  # meets the pool's policy  # noqa: S105
 
@@ -58,6 +62,30 @@ def add_staff_user(cognito: Any, pool_id: str, client_id: str, username: str, gr
         AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD},
     )["AuthenticationResult"]
     return StaffUser(username, tokens["AccessToken"], tokens["IdToken"])
+
+
+def sign_in(stack: LocalStack, username: str) -> dict[str, str]:
+    """Sign in to the local stack as one of its accounts: password, then the authenticator app's
+    code (the pool requires TOTP). The access and ID tokens."""
+    account = next(a for a in stack.staff_accounts if a.username == username)
+    assert stack.template is not None
+    pool, client = stack.template.refs["StaffUserPool"], stack.template.refs["StaffConsoleClient"]
+    cognito = stack.client("cognito-idp")
+    challenge = cognito.admin_initiate_auth(
+        UserPoolId=pool,
+        ClientId=client,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": account.password},
+    )
+    assert challenge["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    tokens = cognito.admin_respond_to_auth_challenge(
+        UserPoolId=pool,
+        ClientId=client,
+        ChallengeName="SOFTWARE_TOKEN_MFA",
+        Session=challenge["Session"],
+        ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": totp_code(account.totp_secret)},
+    )["AuthenticationResult"]
+    return {"access": tokens["AccessToken"], "id": tokens["IdToken"]}
 
 
 def moto_signing_key() -> RSAKey:

@@ -25,7 +25,7 @@ DESCRIPTION = (
     'one envelope: `{"error": {"code", "message", "fields"?}}`. A path that no route matches is '
     'answered by API Gateway itself with 404 `{"message": "Not Found"}`.'
 )
-NO_BODY = {"301", "303", "304"}
+NO_BODY = {"204", "301", "303", "304"}
 RESPONSE_HEADERS = {
     "200": {"ETag": "Strong validator of this answer", "Cache-Control": "How long caches may keep it"},
     "304": {"ETag": "The validator the client already holds", "Cache-Control": "How long caches may keep it"},
@@ -55,6 +55,26 @@ STAFF_SECURITY = {
         "any function runs."
     ),
 }
+# API Gateway's own refusals on a protected route, before any function runs: its body, not the envelope.
+GATEWAY_REFUSAL = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}},
+    "title": "GatewayRefusal",
+    "description": 'API Gateway\'s own refusal, before any function runs: `{"message": "Unauthorized"}`.',
+}
+GATEWAY_REFUSALS = {
+    "401": (
+        "API Gateway refused the token (missing, malformed, bad signature, wrong issuer or audience, "
+        'expired or not yet valid): `{"message": "Unauthorized"}`; or the function did: the token\'s use '
+        "or audience is not the console's access token (the envelope, `unauthorized`)"
+    ),
+    "403": (
+        "The token lacks the route's scope (an ID token; API Gateway: "
+        '`{"message": "Forbidden"}`); or the signed-in user\'s groups do not allow this action (the '
+        "envelope, `forbidden`)"
+    ),
+}
 IF_MATCH = {
     "name": "If-Match",
     "in": "header",
@@ -80,10 +100,22 @@ def _staff_operations(paths: dict[str, Any], components: dict[str, Any]) -> None
             "content": {"application/json": {"schema": reference}},
         }
     paths["/staff/leads/{id}"]["patch"]["parameters"].append(IF_MATCH)
+    components["GatewayRefusal"] = GATEWAY_REFUSAL
+    either = {
+        "anyOf": [
+            {"$ref": "#/components/schemas/ErrorEnvelope"},
+            {"$ref": "#/components/schemas/GatewayRefusal"},
+        ]
+    }
     for path, operations in paths.items():
         if path.startswith("/staff/") and not path.startswith("/staff/assets/"):  # the console is public
             for operation in operations.values():
                 operation["security"] = [{"StaffToken": []}]
+                for status, description in GATEWAY_REFUSALS.items():
+                    operation["responses"][status] = {
+                        "description": description,
+                        "content": {"application/json": {"schema": either}},
+                    }
 
 
 def _consultation_body(components: dict[str, Any]) -> dict[str, Any]:
@@ -102,8 +134,9 @@ def _consultation_body(components: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _query_parameters(model: Any) -> list[dict[str, Any]]:
-    schema = model.model_json_schema()
+def _query_parameters(model: Any, components: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))  # an enum a parameter names (LeadStatus)
     return [
         {
             "name": name,
@@ -125,13 +158,13 @@ IF_NONE_MATCH = {
 }
 
 
-def _add_parameters(paths: dict[str, Any]) -> None:
+def _add_parameters(paths: dict[str, Any], components: dict[str, Any]) -> None:
     """What the articles handler reads itself: its query model and, where it answers 304, If-None-Match."""
     from clinic.common.http import QUERY_MODELS  # filled as _resolvers() imported the handlers
 
     for (method, path), model in QUERY_MODELS.items():
         operation = paths[path][method.lower()]
-        operation["parameters"] = operation.get("parameters", []) + _query_parameters(model)
+        operation["parameters"] = operation.get("parameters", []) + _query_parameters(model, components)
     for operations in paths.values():
         for operation in operations.values():
             if "304" in operation["responses"]:
@@ -176,7 +209,7 @@ def build_document() -> dict[str, Any]:
         paths.update(part["paths"])
         schemas.update(part.get("components", {}).get("schemas", {}))
     paths["/consultations"]["post"]["requestBody"] = _consultation_body(schemas)
-    _add_parameters(paths)
+    _add_parameters(paths, schemas)
     _staff_operations(paths, schemas)
     for operations in paths.values():
         for method, operation in operations.items():

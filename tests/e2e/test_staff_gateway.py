@@ -11,36 +11,12 @@ from typing import Any
 import pytest
 
 from clinic_infra.local.stack import LocalStack
-from clinic_infra.staff_users import totp_code
-from tests.staff import decode_unverified, expired, forged, other_key
-
-
-def _sign_in(stack: LocalStack, username: str) -> dict[str, str]:
-    """Password, then the authenticator app's code: the pool requires TOTP."""
-    account = next(a for a in stack.staff_accounts if a.username == username)
-    assert stack.template is not None
-    pool, client = stack.template.refs["StaffUserPool"], stack.template.refs["StaffConsoleClient"]
-    cognito = stack.client("cognito-idp")
-    challenge = cognito.admin_initiate_auth(
-        UserPoolId=pool,
-        ClientId=client,
-        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": username, "PASSWORD": account.password},
-    )
-    assert challenge["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
-    tokens = cognito.admin_respond_to_auth_challenge(
-        UserPoolId=pool,
-        ClientId=client,
-        ChallengeName="SOFTWARE_TOKEN_MFA",
-        Session=challenge["Session"],
-        ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": totp_code(account.totp_secret)},
-    )["AuthenticationResult"]
-    return {"access": tokens["AccessToken"], "id": tokens["IdToken"]}
+from tests.staff import decode_unverified, expired, forged, other_key, sign_in
 
 
 @pytest.fixture(scope="module")
 def admin_tokens(local_stack: LocalStack) -> dict[str, str]:
-    return _sign_in(local_stack, "admin@clinic.test")
+    return sign_in(local_stack, "admin@clinic.test")
 
 
 def _get(stack: LocalStack, path: str, token: str | None) -> tuple[int, dict[str, str], Any]:
@@ -136,7 +112,7 @@ def test_the_claims_reach_the_function_as_api_gateway_passes_them(
         local_stack, "/staff/leads/01JZ0000000000000000000000/audit", admin_tokens["access"]
     )
     assert (status, body) == (200, {"items": []})
-    staff = _sign_in(local_stack, "staff@clinic.test")
+    staff = sign_in(local_stack, "staff@clinic.test")
     status, _, body = _get(local_stack, "/staff/leads/01JZ0000000000000000000000/audit", staff["access"])
     assert status == 403
     assert body["error"]["code"] == "forbidden"

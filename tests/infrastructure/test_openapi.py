@@ -22,6 +22,10 @@ def test_document_covers_every_route_the_template_deploys() -> None:
     assert documented == deployed
 
 
+ENVELOPE = {"$ref": "#/components/schemas/ErrorEnvelope"}
+ENVELOPE_OR_GATEWAY = {"anyOf": [ENVELOPE, {"$ref": "#/components/schemas/GatewayRefusal"}]}
+
+
 def test_every_error_status_is_documented_with_the_envelope() -> None:
     for path, operations in build_document()["paths"].items():
         for method, operation in operations.items():
@@ -30,7 +34,39 @@ def test_every_error_status_is_documented_with_the_envelope() -> None:
             for status, response in operation["responses"].items():
                 if int(status) >= 400:
                     schema = response["content"]["application/json"]["schema"]
-                    assert schema == {"$ref": "#/components/schemas/ErrorEnvelope"}, (method, path, status)
+                    # API Gateway itself refuses a bad token (401) or one without the scope (403).
+                    gateway = "security" in operation and status in ("401", "403")
+                    expected = ENVELOPE_OR_GATEWAY if gateway else ENVELOPE
+                    assert schema == expected, (method, path, status)
+
+
+def test_every_staff_route_but_the_console_needs_the_token_and_documents_the_gateways_refusals() -> None:
+    document = build_document()
+    assert document["components"]["schemas"]["GatewayRefusal"]["required"] == ["message"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            public = not path.startswith("/staff/") or path.startswith("/staff/assets/")
+            assert ("security" not in operation) == public, (method, path)
+            if not public:
+                assert operation["security"] == [{"StaffToken": []}]
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
+
+
+def test_the_console_documents_the_media_types_it_answers() -> None:
+    paths = build_document()["paths"]
+    assert set(paths["/staff"]["get"]["responses"]["200"]["content"]) == {"text/html; charset=utf-8"}
+    asset = paths["/staff/assets/{file}"]["get"]["responses"]
+    assert set(asset["200"]["content"]) == {
+        "text/javascript; charset=utf-8",
+        "text/css; charset=utf-8",
+        "application/json",
+    }
+    assert "404" in asset
+
+
+def test_no_content_answers_document_no_body() -> None:
+    erase = build_document()["paths"]["/staff/leads/{id}"]["delete"]["responses"]["204"]
+    assert "content" not in erase
 
 
 def test_every_read_route_is_documented_for_head_as_get_without_bodies() -> None:
@@ -75,3 +111,5 @@ def test_document_is_valid_json_with_no_dangling_references() -> None:
         assert f"#/components/schemas/{name}" in text
     for reference in {part.split('"')[0] for part in text.split('"#/components/schemas/')[1:]}:
         assert reference in document["components"]["schemas"], reference
+    # A model's own $defs mean nothing outside it: every reference is to the components.
+    assert '"#/$defs/' not in text

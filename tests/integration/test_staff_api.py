@@ -283,6 +283,46 @@ def test_the_list_filters_by_status_and_dates(call: Call, submit: Submit) -> Non
     assert call("GET", "/staff/leads", query={"cursor": "not-a-cursor"})["statusCode"] == 422
 
 
+@pytest.mark.parametrize("route", ["/staff/leads", "/staff/exports/leads.csv"])
+def test_any_date_a_calendar_holds_is_a_range_not_a_server_error(
+    call: Call, submit: Submit, route: str
+) -> None:
+    # Dates before 1970 or near the end of the calendar are outside what a ULID (a lead's id)
+    # holds, or what a day after them can be: they are ranges with no lead before or after.
+    lead = submit()
+    for query, found in (
+        ({"since": "0220-01-15", "until": "4223-04-17"}, True),
+        ({"until": "9999-12-31"}, True),
+        ({"since": "0001-01-01T00:00:00+14:00"}, True),
+        ({"until": "1969-12-31"}, False),
+        ({"since": "9999-12-31T23:59:59-14:00"}, False),
+    ):
+        response = call("GET", route, "admin", query=query)
+        assert response["statusCode"] == 200, (query, response["body"])
+        assert (lead in response["body"]) is found, query
+
+
+@pytest.mark.parametrize("route", ["/staff/leads", "/staff/exports/leads.csv"])
+@pytest.mark.parametrize("value", ["0.5", "1767225600", "2026-1-1"])
+def test_a_range_is_dates_and_rfc3339_times_never_seconds_since_1970(
+    call: Call, route: str, value: str
+) -> None:
+    response = call("GET", route, "admin", query={"until": value})
+    assert response["statusCode"] == 422
+    assert [problem["field"] for problem in _body(response)["error"]["fields"]] == ["until"]
+
+
+@pytest.mark.parametrize("route", ["/staff/leads", "/staff/exports/leads.csv"])
+def test_erased_is_not_a_status_to_list_or_export_by(call: Call, submit: Submit, route: str) -> None:
+    # An erased lead keeps no name or contact details to show: asking for them is a 422, not a crash.
+    lead = submit()
+    assert call("DELETE", f"/staff/leads/{lead}", "admin")["statusCode"] == 204
+    response = call("GET", route, "admin", query={"status": "erased"})
+    assert response["statusCode"] == 422
+    assert [problem["field"] for problem in _body(response)["error"]["fields"]] == ["status"]
+    assert call("GET", route, "admin", query={"status": "new"})["statusCode"] == 200
+
+
 def test_a_lead_past_its_retention_is_never_returned(
     stack: StackTemplate, call: Call, submit: Submit
 ) -> None:

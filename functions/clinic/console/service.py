@@ -17,7 +17,8 @@ ASSETS = {
     "cognito.js": "text/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
 }
-PAGE = "index.html"
+PAGE, PAGE_TYPE = "index.html", "text/html; charset=utf-8"
+CONFIG, CONFIG_TYPE = "config.json", "application/json"  # made from the settings, not a file
 
 
 class ConsoleSettings(EnvironmentSettings):
@@ -43,18 +44,18 @@ def _file(name: str) -> str:
 
 
 def page() -> Asset:
-    return Asset(_file(PAGE), "text/html; charset=utf-8")
+    return Asset(_file(PAGE), PAGE_TYPE)
 
 
 def asset(name: str, settings: ConsoleSettings) -> Asset | None:
     """A console file by its URL name, or None: only the files in ASSETS (and config.json) exist."""
-    if name == "config.json":
+    if name == CONFIG:
         config = {
             "region": settings.aws_region,
             "clientId": settings.user_pool_client_id,
             "cognitoEndpoint": settings.cognito_url,
         }
-        return Asset(json.dumps(config), "application/json")
+        return Asset(json.dumps(config), CONFIG_TYPE)
     content_type = ASSETS.get(name)
     return Asset(_file(name), content_type) if content_type else None
 

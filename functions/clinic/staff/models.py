@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictStr,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -33,7 +37,17 @@ ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 NOTE_MAX_LENGTH = 2000
 ASSIGNEE_MAX_LENGTH = 128
 
-Moment = date | AwareDatetime
+_CALENDAR_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _calendar(value: Any) -> Any:
+    # Pydantic also reads a number ("0.5") as seconds since 1970: the API takes dates and RFC 3339 times only.
+    if isinstance(value, str) and not _CALENDAR_DATE.match(value):
+        raise ValueError("Use a date (YYYY-MM-DD) or an RFC 3339 time.")
+    return value
+
+
+Moment = Annotated[date | AwareDatetime, BeforeValidator(_calendar)]
 
 
 def range_start(moment: Moment | None) -> datetime | None:
@@ -44,10 +58,26 @@ def range_start(moment: Moment | None) -> datetime | None:
 
 
 def range_end(moment: Moment | None) -> datetime | None:
-    """`until` (exclusive): a date means to the end of that day (UTC)."""
+    """`until` (exclusive): a date means to the end of that day (UTC); the last day there is, no end."""
     if moment is None or isinstance(moment, datetime):
         return moment
+    if moment == date.max:
+        return None
     return datetime.combine(moment + timedelta(days=1), time.min, UTC)
+
+
+def _listed(status: LeadStatus) -> LeadStatus:
+    if status is LeadStatus.ERASED:
+        raise ValueError("An erased lead keeps nothing to list or export (its audit trail stays).")
+    return status
+
+
+# What the list and the export filter by: every status a lead with its details can have.
+ListedStatus = Annotated[
+    LeadStatus,
+    AfterValidator(_listed),
+    WithJsonSchema({"type": "string", "enum": [status.value for status in LeadStatus if status != "erased"]}),
+]
 
 
 class _Range(BaseModel):
@@ -59,7 +89,7 @@ class _Range(BaseModel):
     until: Moment | None = Field(
         default=None, description="To this date (UTC day, inclusive) or RFC 3339 time (exclusive)."
     )
-    status: LeadStatus | None = Field(
+    status: ListedStatus | None = Field(
         default=None,
         description="Only leads in this status (default: every status but quarantined and erased).",
     )

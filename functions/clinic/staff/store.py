@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -50,6 +50,8 @@ logger = Logger(child=True)
 
 RETRY_AFTER_SECONDS = 5
 _ULID_RANDOM_LOW, _ULID_RANDOM_HIGH = "0" * 16, "Z" * 16
+_ULID_LAST_MS = 2**48 - 1  # a ULID's time is 48 bits of milliseconds since 1970
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NOT_EXPIRED = f"(attribute_not_exists({EXPIRES_AT}) OR {EXPIRES_AT} > :now)"
 
 _serializer = TypeSerializer()
@@ -64,9 +66,14 @@ def plain(item: Mapping[str, AttributeValueTypeDef]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
-def _id_prefix(moment: datetime) -> str:
-    # A ULID starts with its time in milliseconds: lead ids sort as their created_at does.
-    return str(ULID.from_timestamp(moment.timestamp()))[:10]
+def _milliseconds(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _id_prefix(milliseconds: int) -> str:
+    # A ULID starts with its time in milliseconds: lead ids sort as their created_at does. A time
+    # before 1970 (a date a staff member may well type) is the first a ULID holds: no lead is older.
+    return str(ULID.from_timestamp(min(max(milliseconds, 0), _ULID_LAST_MS)))[:10]
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,8 @@ class IdRange:
     @classmethod
     def of(cls, start: datetime | None, end: datetime | None, before: str | None = None) -> IdRange:
         """Leads created from `start` until `end` (exclusive), and older than the id `before`."""
-        lowest = _id_prefix(start) + _ULID_RANDOM_LOW if start else None
-        highest = _id_prefix(end - timedelta(milliseconds=1)) + _ULID_RANDOM_HIGH if end else None
+        lowest = _id_prefix(_milliseconds(start)) + _ULID_RANDOM_LOW if start else None
+        highest = _id_prefix(_milliseconds(end) - 1) + _ULID_RANDOM_HIGH if end else None
         if before is not None and (highest is None or before < highest):
             highest = before  # included by the key condition; the reader skips it
         return cls(lowest, highest)
