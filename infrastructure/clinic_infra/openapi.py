@@ -171,11 +171,30 @@ def _add_parameters(paths: dict[str, Any], components: dict[str, Any]) -> None:
                 operation["parameters"] = [*operation.get("parameters", []), IF_NONE_MATCH]
 
 
-def _polish_responses(method: str, operation: dict[str, Any]) -> None:
+# The staff routes are never cached, and a lead's ETag is its version (If-Match), not a cache validator.
+STAFF_HEADERS = {"Cache-Control": "no-store: staff answers are never cached"}
+LEAD_HEADERS = {**STAFF_HEADERS, "ETag": "The lead's version: send it back as If-Match to change the lead"}
+CONSOLE_HEADERS = {
+    "Cache-Control": "no-cache: the browser asks again, so a deploy's console is used at once",
+    "Content-Security-Policy": "The console runs only its own files and talks only to its origin and Cognito",
+}
+
+
+def _headers_for(path: str, status: str) -> dict[str, str] | None:
+    if path.startswith("/staff") and status == "200":
+        if path == "/staff" or path.startswith("/staff/assets/"):
+            return CONSOLE_HEADERS
+        return LEAD_HEADERS if path == "/staff/leads/{id}" else STAFF_HEADERS
+    if path.startswith("/staff") and status not in ("429", "503"):  # Retry-After holds everywhere
+        return None
+    return RESPONSE_HEADERS.get(status)
+
+
+def _polish_responses(path: str, method: str, operation: dict[str, Any]) -> None:
     for status, response in operation["responses"].items():
         if status in NO_BODY or method == "head":  # HEAD answers as GET would, without the body
             response.pop("content", None)
-        headers = RESPONSE_HEADERS.get(status)
+        headers = _headers_for(path, status)
         if headers:
             response["headers"] = {
                 name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()
@@ -211,9 +230,9 @@ def build_document() -> dict[str, Any]:
     paths["/consultations"]["post"]["requestBody"] = _consultation_body(schemas)
     _add_parameters(paths, schemas)
     _staff_operations(paths, schemas)
-    for operations in paths.values():
+    for path, operations in paths.items():
         for method, operation in operations.items():
-            _polish_responses(method, operation)
+            _polish_responses(path, method, operation)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": version("clinic-backend"), "description": DESCRIPTION},
