@@ -89,7 +89,7 @@ def submit(consultations: Any) -> Submit:
 def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
     parts = path.split("/")
     if path.startswith("/staff/leads/") and len(parts) >= 4:
-        suffix = "/audit" if path.endswith("/audit") else ""
+        suffix = f"/{parts[4]}" if len(parts) > 4 else ""  # /audit, /release
         return "/staff/leads/{id}" + suffix, {"id": parts[3]}
     return path, {}
 
@@ -244,6 +244,8 @@ def test_the_list_is_newest_first_with_what_a_first_call_back_needs(call: Call, 
         "name": "Second Patient",
         "preferred_contact": "email",
         "preferred_time": "morning",
+        "quarantine_reason": None,
+        "repeat_of": None,
     }
     assert "email" not in items[0]
     assert "message" not in items[0]

@@ -133,13 +133,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def sweep_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    """Every 15 minutes: leads older than the sweep age that were never notified."""
+    """Every 15 minutes: leads released from quarantine, and leads older than the sweep age that
+    were never notified."""
     result = notifier().sweep(lambda: context.get_remaining_time_in_millis() / 1000)
     if result.recovered:
         metrics.add_metric(name="SweeperRecovered", unit=MetricUnit.Count, value=result.recovered)
         metrics.add_metric(name="NotificationSent", unit=MetricUnit.Count, value=result.recovered)
+    if result.released:
+        metrics.add_metric(name="NotificationSent", unit=MetricUnit.Count, value=result.released)
     if result.failed:
         metrics.add_metric(name="NotificationFailed", unit=MetricUnit.Count, value=result.failed)
     if result.refused:
         metrics.add_metric(name="StaffEmailRefused", unit=MetricUnit.Count, value=result.refused)
-    return {"recovered": result.recovered, "failed": result.failed}
+    return {"recovered": result.recovered, "released": result.released, "failed": result.failed}

@@ -88,12 +88,14 @@ class StaffService:
         contact_key: Callable[[], bytes],  # the client-hash key (a ClientHashKey in the function)
         clock: Callable[[], float] = time.time,
         default_phone_region: str = "US",
+        lead_retention_days: int = 365,
     ) -> None:
         self._leads = leads
         self._audit = audit
         self._contact_key = contact_key
         self._clock = clock
         self._default_phone_region = default_phone_region
+        self._lead_retention_days = lead_retention_days
 
     # ------------------------------------------------------------ audit
     def _record(self, attempt: Attempt, outcome: str) -> None:
@@ -184,6 +186,40 @@ class StaffService:
         except LeadChanged:
             self._live_lead(lead.id)  # gone since it was read: 404
             raise PreconditionFailed() from None
+
+    # ------------------------------------------------------------ quarantine
+    def release(self, request: Request, lead_id: str, if_match: str | None) -> LeadDetail:
+        """A quarantined lead staff judged real: it becomes new, and the sweeper's next run tells
+        staff of it, once (its status change, its hand-over and the audit event are one write)."""
+        attempt = request.attempt("lead.released", lead_id)
+        try:
+            request.caller.require(Action.UPDATE)
+            version = expected_version(if_match)
+            lead = self._live_lead(lead_id)
+            if lead.version != version:
+                raise PreconditionFailed()
+            if lead.status is not LeadStatus.QUARANTINED or lead.notified_at is not None:
+                message = f"Only a quarantined lead can be released; this one is {lead.status}."
+                raise ValidationFailed(fields=[FieldProblem(field="status", message=message)])
+            now = self._clock()
+            change = StatusChange(
+                status=LeadStatus.NEW, at=datetime.fromtimestamp(now, UTC), by=attempt.caller.username
+            )
+            try:
+                self._leads.release(
+                    lead_id,
+                    expected_version=version,
+                    now=now,
+                    change=change,
+                    expires_at=int(lead.created_at.timestamp()) + self._lead_retention_days * 86400,
+                    audit=self._audit.append_request(attempt, SUCCESS, now),
+                )
+            except LeadChanged:
+                self._live_lead(lead_id)  # gone since it was read: 404
+                raise PreconditionFailed() from None
+        except ApiError as error:
+            raise self._refused(attempt, error) from None
+        return LeadDetail.of(self._live_lead(lead_id))
 
     # ------------------------------------------------------------ erasure
     def erase(self, request: Request, lead_id: str) -> None:

@@ -31,6 +31,8 @@ from clinic.leads.record import (
     INBOX_INDEX,
     KEY,
     NOTES,
+    NOTIFIED_AT,
+    NOTIFY_RELEASED,
     NOTIFY_STATE,
     PHONE_HASH,
     STATUS,
@@ -194,6 +196,63 @@ class StaffLeadStore:
                     ),
                     "ExpressionAttributeNames": {"#status": STATUS},
                     "ExpressionAttributeValues": _values(values),
+                }
+            },
+            audit,
+        )
+
+    def release(
+        self,
+        lead_id: str,
+        *,
+        expected_version: int,
+        now: float,
+        change: StatusChange,
+        expires_at: int,
+        audit: TransactWriteItemTypeDef,
+    ) -> None:
+        """Move a quarantined lead to new and hand it to the sweeper (notify_state "released",
+        which no stream delivery races: its insert was passed over), with its audit event and
+        the retention of a lead rather than of quarantine; raise LeadChanged if it is no longer
+        quarantined at that version. Never notified before, so staff are told exactly once: the
+        notifier's claim and final mark are conditional as for any lead."""
+        if expected_version:
+            version_holds = f"{VERSION} = :version"
+        else:
+            version_holds = f"attribute_not_exists({VERSION})"
+        self._transact(
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": key(lead_id),
+                    "UpdateExpression": (
+                        f"SET #status = :new, {VERSION} = :next, {NOTIFY_STATE} = :released, "
+                        f"{EXPIRES_AT} = :expires, "
+                        f"{HISTORY} = list_append(if_not_exists({HISTORY}, :empty), :change)"
+                    ),
+                    "ConditionExpression": " AND ".join(
+                        (
+                            f"attribute_exists({KEY})",
+                            "#status = :quarantined",
+                            version_holds,
+                            f"attribute_not_exists({NOTIFIED_AT})",
+                            _NOT_EXPIRED,
+                        )
+                    ),
+                    "ExpressionAttributeNames": {"#status": STATUS},
+                    "ExpressionAttributeValues": _values(
+                        {
+                            ":new": LeadStatus.NEW.value,
+                            ":quarantined": LeadStatus.QUARANTINED.value,
+                            ":released": NOTIFY_RELEASED,
+                            ":next": expected_version + 1,
+                            ":now": int(now),
+                            ":expires": expires_at,
+                            ":empty": [],
+                            ":change": [stored_entry(change)],
+                        }
+                        | ({":version": expected_version} if expected_version else {})
+                    ),
                 }
             },
             audit,
