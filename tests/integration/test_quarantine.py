@@ -12,21 +12,13 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from clinic.leads.record import LeadStatus, StoredLead, new_reference
 from clinic.consultations.service import new_lead_id
+from clinic.leads.record import LeadStatus, StoredLead, new_reference
 from clinic_infra.template import StackTemplate
 from tests.helpers import FakeLambdaContext
-from tests.integration.conftest import invoke, load_handler, notifier_event
+from tests.integration.conftest import Call, invoke, load_handler, notifier_event
 from tests.integration.test_notifications import sent_emails
-from tests.integration.test_staff_api import (  # noqa: F401 (fixtures)
-    Call,
-    _body,
-    _error,
-    _events,
-    call,
-    staff_handler,
-    users,
-)
+from tests.integration.test_staff_api import _body, _error, _events
 
 QUARANTINE_DAYS = 30
 

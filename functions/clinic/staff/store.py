@@ -216,10 +216,7 @@ class StaffLeadStore:
         the retention of a lead rather than of quarantine; raise LeadChanged if it is no longer
         quarantined at that version. Never notified before, so staff are told exactly once: the
         notifier's claim and final mark are conditional as for any lead."""
-        if expected_version:
-            version_holds = f"{VERSION} = :version"
-        else:
-            version_holds = f"attribute_not_exists({VERSION})"
+        version_holds = f"{VERSION} = :version" if expected_version else f"attribute_not_exists({VERSION})"
         self._transact(
             {
                 "Update": {
