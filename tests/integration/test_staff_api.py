@@ -190,7 +190,7 @@ def test_the_list_is_newest_first_with_what_a_first_call_back_needs(call: Call, 
         "preferred_contact": "email",
         "preferred_time": "morning",
         "quarantine_reason": None,
-        "repeat_of": None,
+        "repeat_of": first,  # the same email address: the inbox says it is a repeat
     }
     assert "email" not in items[0]
     assert "message" not in items[0]

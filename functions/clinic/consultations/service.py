@@ -119,7 +119,7 @@ class ConsultationService:
                     if earlier.fingerprint != request_print:
                         raise IdempotencyConflict()
                     return Accepted(earlier.lead_id, earlier.reference, replayed=True)
-            lead = self._lead(request, client_hash, now)
+            lead = self._store.linked_to_earlier(self._lead(request, client_hash, now), now)
             claim = None
             if key_hash:
                 expires = int(now) + self._policy.idempotency_seconds

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from clinic.common.dates import Locale, date_and_time
-from clinic.leads.record import StoredLead, format_time
+from clinic.leads.record import REPEAT_WINDOW_DAYS, StoredLead, format_time
 from clinic.notifications.models import DetailLevel
 
 CHANNEL_LABELS = {"email": "Email", "phone": "Phone call", "text": "Text message", None: "No preference"}
@@ -111,6 +111,14 @@ def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) ->
             "This is a test lead from clinic doctor, which checks that consultation requests reach "
             "staff. It will be deleted in a few minutes; nobody needs to call back."
         )
+    if lead.repeat_of:
+        # Whoever calls back should see the earlier request first, so that nobody calls twice.
+        subject = f"Repeat consultation request {reference(lead)}"
+        intro += (
+            f" This is a repeat: the same email address or phone number sent a request in the last "
+            f"{REPEAT_WINDOW_DAYS} days. Check the earlier one before you reply."
+        )
+        rows.append(("Earlier request", f"{clinic.console_url}#lead={lead.repeat_of}"))
     email = _message(subject, clinic.sender, clinic.staff)
     link = lead_link(lead, clinic)
     footer = "To read the whole request, open it in the staff console (you will be asked to sign in):"
