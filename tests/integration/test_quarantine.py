@@ -28,17 +28,20 @@ def put_quarantined_lead(
 ) -> str:
     """A lead as intake stores one that failed a spam test (its insert reaches the stream)."""
     created = datetime.now(UTC) - age
+    values: dict[str, Any] = {
+        "name": "Held Patient",
+        "email": "held.patient@example.org",
+        "preferred_contact": "email",
+        **fields,
+    }
     lead = StoredLead(
         id=new_lead_id(created.timestamp()),
         created_at=created,
         reference=new_reference(),
         status=LeadStatus.QUARANTINED,
         quarantine_reason=reason,
-        name="Held Patient",
-        email="held.patient@example.org",
-        preferred_contact="email",
         expires_at=int(created.timestamp()) + QUARANTINE_DAYS * 86400,
-        **fields,
+        **values,
     )
     item = {name: TypeSerializer().serialize(value) for name, value in lead.to_item().items()}
     boto3.client("dynamodb").put_item(TableName=stack.refs["LeadsTable"], Item=item)

@@ -145,13 +145,13 @@ def test_a_quarantined_lead_is_counted_in_all_and_by_its_reason(
     from clinic.consultations.service import Accepted
 
     # As intake answers a lead it stored quarantined (the handler's own metrics code)
-    consultations._count_kind(Accepted("01JZ0000000000000000000000", "K7M4-QX2P", quarantine_reason="honeypot"))
+    consultations._count_kind(
+        Accepted("01JZ0000000000000000000000", "K7M4-QX2P", quarantine_reason="honeypot")
+    )
     consultations.metrics.flush_metrics()
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     quarantined = [line for line in lines if "LeadQuarantined" in line]
-    dimensions = sorted(
-        tuple(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) for line in quarantined
-    )
+    dimensions = sorted(tuple(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) for line in quarantined)
     assert dimensions == [("service",), ("service", "reason")]
     (by_reason,) = [line for line in quarantined if "reason" in line]
     assert by_reason["reason"] == "honeypot"

@@ -160,6 +160,31 @@ def confirmation_email(lead: StoredLead, clinic: ClinicDetails) -> EmailMessage:
     return email
 
 
+def quarantine_digest_email(
+    count: int, sender: str, staff: tuple[str, ...], console_url: str
+) -> EmailMessage:
+    """The daily digest: how many requests wait in quarantine, and where to review them. A count
+    only: nothing about any request, so nothing a patient (or a bot) sent reaches an inbox."""
+    requests = "1 consultation request is" if count == 1 else f"{count} consultation requests are"
+    email = _message(f"{requests.capitalize()} waiting in quarantine", sender, staff)
+    link = f"{console_url}#quarantine"
+    paragraphs = [
+        f"{requests.capitalize()} waiting in quarantine: held back as possible spam, so staff "
+        "were not emailed about them.",
+        "Please review them in the staff console. Release any that a real person sent (staff are "
+        "then emailed about it once) and mark the rest as spam; unreviewed ones are deleted when "
+        "their short retention ends.",
+    ]
+    email.set_content("\n\n".join(paragraphs) + f"\n\n{link}\n")
+    email.add_alternative(
+        "<html><body>"
+        + "".join(f"<p>{escape(text)}</p>" for text in paragraphs)
+        + f'<p><a href="{escape(link)}">{escape(link)}</a></p></body></html>',
+        subtype="html",
+    )
+    return email
+
+
 def topic_message(lead: StoredLead) -> str:
     """For SMS and chat fan-out: the lead's id and time, nothing about the patient."""
     return json.dumps({"lead_id": lead.id, "received_at": format_time(lead.created_at)})

@@ -195,7 +195,7 @@ async function signedOut(message) {
 
 $("sign-out").addEventListener("click", () => signedOut("You are signed out."));
 
-/* ---------- Routing: #list, #lead=<id> ---------- */
+/* ---------- Routing: #list, #quarantine, #lead=<id> ---------- */
 
 async function route() {
   if (!cognito.currentUser()) {
@@ -207,7 +207,11 @@ async function route() {
   try {
     say("page-error", "");
     if (match) await openLead(match[1]);
-    else await openList();
+    else if (window.location.hash === "#quarantine") {
+      // The daily digest links here: the quarantine view.
+      $("status-filter").value = "quarantined";
+      await openList();
+    } else await openList();
   } catch (error) {
     if (error.message !== "signed out") say("page-error", "The console could not reach the server. Please try again.");
   }
