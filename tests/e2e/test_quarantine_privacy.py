@@ -86,7 +86,8 @@ def _outbox(stack: LocalStack) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def traced(local_stack: LocalStack) -> dict[str, Any]:
-    assert local_stack.template is not None and local_stack.config.log_file is not None
+    assert local_stack.template is not None
+    assert local_stack.config.log_file is not None
     held, waiting = _hold(local_stack), _hold(local_stack)
     time.sleep(3)  # the stream delivers both inserts; the notifier holds them
     token = _sign_in(local_stack, "admin@clinic.test")["access"]

@@ -16,8 +16,8 @@ the template names, under moto, through the calls it makes: a consultation reque
 Idempotency-Key and an email address; its stream delivery to the notifier (staff email, topic
 message, patient confirmation); a lead the stream missed, for the sweeper; the article
 routes; the staff inbox (list, view, change, release from quarantine, export, erase a lead and
-a person, the audit trail); the daily quarantine digest. Lambda's own calls for each function (logs, traces, the stream mapping and its
-dead-letter queue) come from the template.
+a person, the audit trail); the daily quarantine digest. Lambda's own calls for each function
+(logs, traces, the stream mapping and its dead-letter queue) come from the template.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
