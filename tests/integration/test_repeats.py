@@ -156,3 +156,30 @@ def test_a_quarantined_lead_is_counted_in_all_and_by_its_reason(
     (by_reason,) = [line for line in quarantined if "reason" in line]
     assert by_reason["reason"] == "honeypot"
     assert by_reason["service"] == "consultations"
+
+
+def _contacts(stack: StackTemplate) -> list[dict[str, Any]]:
+    return [item for item in _guard_items(stack) if item["pk"].startswith("contact#")]
+
+
+def test_erasing_the_person_forgets_their_contact_hashes_so_a_new_request_is_no_repeat(
+    stack: StackTemplate, consultations: Any, call: Call
+) -> None:
+    _submit(consultations)
+    assert len(_contacts(stack)) == 2
+    response = call("POST", "/staff/erasures", "admin", body={"phone": PATIENT["phone"]})
+    assert json.loads(response["body"]) == {"erased": 1}
+    assert _contacts(stack) == []
+    assert "repeat_of" not in _lead(stack, _submit(consultations))
+
+
+def test_erasing_one_lead_forgets_only_the_records_that_still_name_it(
+    stack: StackTemplate, consultations: Any, call: Call
+) -> None:
+    first = _submit(consultations)
+    # A later request with the same email but another phone now holds the email's record
+    later = _submit(consultations, phone="(415) 555-0100")
+    assert call("DELETE", f"/staff/leads/{first}", "admin")["statusCode"] == 204
+    held = {item["pk"]: item["lead_id"] for item in _contacts(stack)}
+    assert sorted(held.values()) == [later, later]  # the first's phone record is gone
+    assert _lead(stack, _submit(consultations, phone=None, preferred_contact="email"))["repeat_of"] == later

@@ -58,6 +58,7 @@ _LEAD_ID = re.compile(ULID_PATTERN)
 
 class StaffSettings(EnvironmentSettings):
     leads_table: str = Field(min_length=3)
+    guard_table: str = Field(min_length=3)
     audit_table: str = Field(min_length=3)
     audit_retention_days: int = Field(default=2192, ge=365, le=3653)
     lead_retention_days: int = Field(default=365, ge=1, le=3650)
@@ -75,7 +76,7 @@ def settings() -> StaffSettings:
 def service() -> StaffService:
     config = settings()
     return StaffService(
-        StaffLeadStore(config.leads_table),
+        StaffLeadStore(config.leads_table, config.guard_table),
         AuditLog(config.audit_table, config.audit_retention_days),
         ClientHashKey(config.client_hash_secret_arn),
         default_phone_region=config.default_phone_region,

@@ -28,7 +28,9 @@ from clinic.common.errors import (
 )
 from clinic.common.validation import field_problems
 from clinic.leads.record import (
+    EMAIL_HASH,
     INBOX_STATUSES,
+    PHONE_HASH,
     LeadStatus,
     Note,
     StatusChange,
@@ -233,6 +235,8 @@ class StaffService:
     def _erase_one(self, attempt: Attempt) -> bool:
         """Erase the lead with its audit event; False if it was erased already (recorded too)."""
         assert attempt.lead_id is not None
+        before = self._leads.get(attempt.lead_id) or {}
+        hashes = [str(before[name]) for name in (EMAIL_HASH, PHONE_HASH) if before.get(name)]
         now = self._clock()
         change = StatusChange(
             status=LeadStatus.ERASED, at=datetime.fromtimestamp(now, UTC), by=attempt.caller.username
@@ -244,6 +248,7 @@ class StaffService:
                 raise NotFound() from None
             self._record(attempt, "already_erased")
             return False
+        self._leads.forget_contacts(hashes, of_lead=attempt.lead_id)
         return True
 
     def erase_person(self, request: Request, body: Any) -> int:
@@ -254,10 +259,11 @@ class StaffService:
         except ApiError as error:
             raise self._refused(attempt, error) from None
         key = self._contact_key()
-        found = self._leads.leads_of_person(
-            contact_hash(key, "email", person.email) if person.email else None,
-            contact_hash(key, "phone", person.phone) if person.phone else None,
-        )
+        email_hash = contact_hash(key, "email", person.email) if person.email else None
+        phone_hash = contact_hash(key, "phone", person.phone) if person.phone else None
+        found = self._leads.leads_of_person(email_hash, phone_hash)
+        # The person's repeat-request records go whichever lead they name.
+        self._leads.forget_contacts(digest for digest in (email_hash, phone_hash) if digest)
         erased = 0
         for lead_id in found:
             try:

@@ -93,8 +93,11 @@ class LeadChanged(Exception):
 
 
 class StaffLeadStore:
-    def __init__(self, leads_table: str, dynamodb_client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self, leads_table: str, guard_table: str, dynamodb_client: DynamoDBClient | None = None
+    ) -> None:
         self._table = leads_table
+        self._guard_table = guard_table  # where intake remembers contact hashes for repeats
         self._dynamodb = LazyClient(
             dynamodb_client, lambda: boto3.client("dynamodb", config=API_CLIENT_CONFIG)
         )
@@ -288,6 +291,30 @@ class StaffLeadStore:
             },
             audit,
         )
+
+    def forget_contacts(self, hashes: Iterable[str], *, of_lead: str | None = None) -> None:
+        """Delete the repeat-request records of these contact hashes (consultations/repeats.py),
+        so that an erased person's next request is not linked to what was erased; with
+        `of_lead`, only the records that still name that lead (a later lead keeps its own)."""
+        for digest in hashes:
+            condition: dict[str, Any] = (
+                {
+                    "ConditionExpression": "lead_id = :lead",
+                    "ExpressionAttributeValues": _values({":lead": of_lead}),
+                }
+                if of_lead
+                else {}
+            )
+            try:
+                self._dynamodb().delete_item(
+                    TableName=self._guard_table, Key={"pk": {"S": f"contact#{digest}"}}, **condition
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    continue  # a later request of the person holds it: not this lead's
+                raise _unavailable("DeleteItem", error) from None
+            except BotoCoreError as error:
+                raise _unavailable("DeleteItem", error) from None
 
     def leads_of_person(self, email_hash: str | None, phone_hash: str | None) -> list[str]:
         """Ids of the leads whose keyed email or phone hash is one of these (erasure by person).
