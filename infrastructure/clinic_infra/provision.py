@@ -153,7 +153,9 @@ def _configuration_set(
 
 def _alarm(stack: StackTemplate, logical_id: str, props: dict[str, Any], client: ClientFactory) -> None:
     name = props.get("AlarmName") or stack.physical_name(logical_id)
-    client("cloudwatch").put_metric_alarm(**{**props, "AlarmName": name})  # the API's own names
+    # A threshold from a Number parameter resolves to its string, as CloudFormation coerces it.
+    threshold = {"Threshold": float(props["Threshold"])} if "Threshold" in props else {}
+    client("cloudwatch").put_metric_alarm(**{**props, **threshold, "AlarmName": name})  # the API's own names
     stack.refs[logical_id] = name
 
 

@@ -70,10 +70,11 @@ def _alarm_requests(arn: str) -> list[Request]:
 
 def test_every_log_group_and_alarm_of_the_stack_is_covered() -> None:
     stack = _stack("clinic-backend")
-    assert len(_log_group_arns(stack)) == len(stack.of_type("AWS::Logs::LogGroup")) == 7
+    assert len(_log_group_arns(stack)) == len(stack.of_type("AWS::Logs::LogGroup")) == 8
     alarms = _alarm_arns(stack)
     assert len(alarms) == len(stack.of_type("AWS::CloudWatch::Alarm"))  # all publish to the ops topic
     assert "StaffEmailRefusedAlarm" in alarms
+    assert "QuarantineSurgeAlarm" in alarms
 
 
 @pytest.mark.parametrize("name", ["clinic-backend", "clinic-backend-staging"])

@@ -15,9 +15,9 @@ too), and an answer that does not depend on test order. So this module drives ea
 the template names, under moto, through the calls it makes: a consultation request with an
 Idempotency-Key and an email address; its stream delivery to the notifier (staff email, topic
 message, patient confirmation); a lead the stream missed, for the sweeper; the article
-routes; the staff inbox (list, view, change, export, erase a lead and a person, the audit
-trail). Lambda's own calls for each function (logs, traces, the stream mapping and its
-dead-letter queue) come from the template.
+routes; the staff inbox (list, view, change, release from quarantine, export, erase a lead and
+a person, the audit trail); the daily quarantine digest. Lambda's own calls for each function
+(logs, traces, the stream mapping and its dead-letter queue) come from the template.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +103,46 @@ def _scenario(monkeypatch: pytest.MonkeyPatch) -> Recording:
     )
     sweeper = load_handler(stack, "SweeperFunction", monkeypatch)
     assert sweeper.sweep_handler({}, FakeLambdaContext(remaining_ms=120_000))["recovered"] == 1
-    _staff_inbox(stack, monkeypatch, first, second)
+    # Two requests intake quarantined: staff release one; the daily digest counts the other.
+    held, waiting = _quarantined_lead(stack), _quarantined_lead(stack)
+    assert held != waiting
+    _staff_inbox(stack, monkeypatch, first, second, held)
+    digest = load_handler(stack, "QuarantineDigestFunction", monkeypatch)
+    assert digest.digest_handler({}, FakeLambdaContext(remaining_ms=60_000)) == {"waiting": 1}
     return [*recorder.calls, *all_calls([], stack)], stack
 
 
-def _staff_inbox(stack: StackTemplate, monkeypatch: pytest.MonkeyPatch, first: str, second: str) -> None:
-    """An administrator lists, views, changes, exports and erases, and reads a lead's trail."""
+def _quarantined_lead(stack: StackTemplate) -> str:
+    """A lead as intake stores one that failed a spam test (written here, by no function)."""
+    import time
+
+    from boto3.dynamodb.types import TypeSerializer
+
+    from clinic.consultations.service import new_lead_id
+    from clinic.leads.record import LeadStatus, StoredLead
+
+    time.sleep(0.002)  # distinct ids
+    now = time.time()
+    lead = StoredLead.model_validate(
+        {
+            "id": new_lead_id(now),
+            "created_at": datetime.fromtimestamp(now, UTC),
+            "status": LeadStatus.QUARANTINED,
+            "quarantine_reason": "honeypot",
+            "name": "Quarantined Bot",
+            "expires_at": int(now) + 30 * 86400,
+        }
+    )
+    item = {name: TypeSerializer().serialize(value) for name, value in lead.to_item().items()}
+    boto3.client("dynamodb").put_item(TableName=stack.refs["LeadsTable"], Item=item)
+    return lead.id
+
+
+def _staff_inbox(
+    stack: StackTemplate, monkeypatch: pytest.MonkeyPatch, first: str, second: str, held: str
+) -> None:
+    """An administrator lists, views, changes, releases from quarantine, exports and erases, and
+    reads a lead's trail."""
     admin = add_staff_user(
         boto3.client("cognito-idp"),
         stack.refs["StaffUserPool"],
@@ -134,6 +169,7 @@ def _staff_inbox(stack: StackTemplate, monkeypatch: pytest.MonkeyPatch, first: s
     assert call("GET", "/staff/leads", "/staff/leads") == 200
     assert call("GET", f"/staff/leads/{first}", one) == 200
     assert call("PATCH", f"/staff/leads/{first}", one, {"status": "contacted"}, **{"if-match": '"0"'}) == 200
+    assert call("POST", f"/staff/leads/{held}/release", one + "/release", **{"if-match": '"0"'}) == 200
     assert call("GET", "/staff/exports/leads.csv", "/staff/exports/leads.csv") == 200
     assert call("DELETE", f"/staff/leads/{second}", one) == 204
     assert call("POST", "/staff/erasures", "/staff/erasures", {"email": LEAD["email"]}) == 200
@@ -166,6 +202,8 @@ def test_the_scenario_exercises_every_function(recording: Recording) -> None:
         ("StaffFunction", "dynamodb", "TransactWriteItems"),
         ("StaffFunction", "dynamodb", "Scan"),
         ("StaffFunction", "dynamodb", "PutItem"),
+        ("QuarantineDigestFunction", "dynamodb", "Query"),
+        ("QuarantineDigestFunction", "sesv2", "SendEmail"),
     } <= made
 
 

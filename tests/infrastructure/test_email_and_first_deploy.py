@@ -47,7 +47,7 @@ def test_every_email_goes_through_a_configuration_set_that_requires_tls(template
     assert not others
     assert configuration_set["Properties"]["DeliveryOptions"]["TlsPolicy"] == "REQUIRE"
     assert "Name" not in configuration_set["Properties"]  # generated: two stacks never collide
-    for function in ("NotifierFunction", "SweeperFunction"):
+    for function in ("NotifierFunction", "SweeperFunction", "QuarantineDigestFunction"):
         variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
         assert variables["SES_CONFIGURATION_SET"] == {"Ref": name}
 
@@ -86,7 +86,7 @@ def test_send_permission_holds_in_the_sandbox_but_only_from_the_clinic_address(
     translated: dict[str, Any],
 ) -> None:
     statements = _send_statements(translated)
-    assert set(statements) == {"NotifierRole", "SweeperFunctionRole"}
+    assert set(statements) == {"NotifierRole", "SweeperFunctionRole", "QuarantineDigestRole"}
     for statement in statements.values():
         assert statement["Action"] == "ses:SendEmail"
         resources = [resource["Fn::Sub"] for resource in statement["Resource"]]

@@ -89,6 +89,7 @@ def _alarm_on(template: dict[str, Any], metric: str, dimension_value: Any) -> di
     [
         ("Errors", {"Ref": "NotifierFunction"}),
         ("Errors", {"Ref": "SweeperFunction"}),
+        ("Errors", {"Ref": "QuarantineDigestFunction"}),
         ("Errors", {"Ref": "ConsultationsFunction"}),
         ("Errors", {"Ref": "ArticlesFunction"}),
         ("Throttles", {"Ref": "ConsultationsFunction"}),
@@ -99,6 +100,7 @@ def _alarm_on(template: dict[str, Any], metric: str, dimension_value: Any) -> di
         ("SweeperRecovered", "notifications"),
         ("LeadStoreFailed", "consultations"),
         ("StaffEmailRefused", "notifications"),
+        ("LeadQuarantined", "consultations"),
     ],
 )
 def test_alarm_goes_to_the_ops_topic(template: dict[str, Any], metric: str, dimension: Any) -> None:
@@ -115,6 +117,7 @@ def test_custom_metric_alarms_match_the_namespace_powertools_writes(template: di
         ("SweeperRecovered", "notifications"),
         ("LeadStoreFailed", "consultations"),
         ("StaffEmailRefused", "notifications"),
+        ("LeadQuarantined", "consultations"),
     ):
         assert _alarm_on(template, metric, service)["Namespace"] == {"Ref": "AWS::StackName"}
 
@@ -163,3 +166,28 @@ def test_the_staff_email_links_to_the_console_the_clinic_set_or_else_the_stacks_
     assert custom.resolve(custom.document["Outputs"]["StaffConsoleUrl"]["Value"]) == (
         "https://staff.example-clinic.com/staff"
     )
+
+
+def test_the_quarantine_surge_alarm_fires_on_an_hour_far_past_the_usual_rate(
+    template: dict[str, Any],
+) -> None:
+    alarm = _alarm_on(template, "LeadQuarantined", "consultations")
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Sum", 3600, 1)
+    assert alarm["Threshold"] == {"Ref": "QuarantineAlarmPerHour"}
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert template["Parameters"]["QuarantineAlarmPerHour"]["Default"] == 20
+
+
+def test_the_quarantine_digest_runs_daily_and_may_only_count_on_the_inbox_index_and_send(
+    template: dict[str, Any],
+) -> None:
+    digest = template["Resources"]["QuarantineDigestFunction"]["Properties"]
+    assert digest["Handler"] == "clinic.notifications.handler.digest_handler"
+    assert digest["Events"]["Daily"] == {"Type": "Schedule", "Properties": {"Schedule": "rate(1 day)"}}
+    statements = template["Resources"]["QuarantineDigestRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
+    data = [s for s in statements if str(s["Action"]).startswith("dynamodb:")]
+    assert [(s["Action"], s["Resource"]) for s in data] == [
+        ("dynamodb:Query", {"Fn::Sub": "${LeadsTable.Arn}/index/Inbox"})
+    ]

@@ -127,6 +127,7 @@ def test_every_staff_route_carries_the_jwt_authorizer_and_no_public_route_does(
         "/staff/leads",
         "/staff/leads/{id}",
         "/staff/leads/{id}/audit",
+        "/staff/leads/{id}/release",
         "/staff/exports/leads.csv",
         "/staff/erasures",
     }

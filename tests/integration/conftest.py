@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,7 +11,8 @@ import boto3
 import pytest
 
 from clinic_infra.template import StackTemplate
-from tests.helpers import FakeLambdaContext
+from tests.helpers import FakeLambdaContext, http_event
+from tests.staff import StaffUser, add_staff_user, authorizer_context
 
 Hooks = Callable[..., None]
 
@@ -81,3 +83,62 @@ def notifier_event(stack: StackTemplate, records: list[dict[str, Any]] | None = 
     ]
     source = stream_records(stack) if records is None else records
     return stream_event(record for record in source if passes_filters(record, filters))
+
+
+# ---------------------------------------------------------------- the staff API
+
+Call = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def users(stack: StackTemplate) -> dict[str, StaffUser]:
+    cognito = boto3.client("cognito-idp")
+    pool, client = stack.refs["StaffUserPool"], stack.refs["StaffConsoleClient"]
+    return {
+        "staff": add_staff_user(cognito, pool, client, "sam.staff@example-clinic.com", ["staff"]),
+        "admin": add_staff_user(cognito, pool, client, "ada.admin@example-clinic.com", ["admin"]),
+        "nobody": add_staff_user(cognito, pool, client, "no.group@example-clinic.com", []),
+    }
+
+
+@pytest.fixture
+def staff_handler(stack: StackTemplate, monkeypatch: pytest.MonkeyPatch) -> Any:
+    return load_handler(stack, "StaffFunction", monkeypatch)
+
+
+def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
+    parts = path.split("/")
+    if path.startswith("/staff/leads/") and len(parts) >= 4:
+        suffix = f"/{parts[4]}" if len(parts) > 4 else ""  # /audit, /release
+        return "/staff/leads/{id}" + suffix, {"id": parts[3]}
+    return path, {}
+
+
+@pytest.fixture
+def call(staff_handler: Any, users: dict[str, StaffUser]) -> Call:
+    """A staff API request as API Gateway delivers it after the authorizer accepted the token."""
+
+    def send(
+        method: str,
+        path: str,
+        who: str | dict[str, Any] = "staff",
+        *,
+        query: dict[str, str] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        route, parameters = _route(method, path)
+        event = http_event(
+            method,
+            path,
+            route=route,
+            query=query,
+            path_parameters=parameters or None,
+            headers={"content-type": "application/json", **(headers or {})},
+            body=None if body is None else (body if isinstance(body, str) else json.dumps(body)),
+        )
+        claims = users[who].claims if isinstance(who, str) else who
+        event["requestContext"]["authorizer"] = authorizer_context(claims)
+        return invoke(staff_handler, event)
+
+    return send

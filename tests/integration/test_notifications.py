@@ -370,12 +370,12 @@ def test_sweeper_recovers_an_old_unnotified_lead_and_ignores_the_rest(
     _change_lead(stack, "01DONELEAD0000000000000000", "SET notified_at = :value REMOVE notify_state", done)
     sweeper = load_handler(stack, "SweeperFunction", monkeypatch)
     # When the sweeper runs
-    assert sweeper.sweep_handler({}, _context()) == {"recovered": 1, "failed": 0}
+    assert sweeper.sweep_handler({}, _context()) == {"recovered": 1, "released": 0, "failed": 0}
     # Then staff hear of the lost lead only, once, and the recovery is counted
     (email,) = sent_emails()
     assert "01LOSTLEAD0000000000000000" in str(email["Subject"])
     assert '"SweeperRecovered":[1.0]' in capsys.readouterr().out
-    assert sweeper.sweep_handler({}, _context()) == {"recovered": 0, "failed": 0}
+    assert sweeper.sweep_handler({}, _context()) == {"recovered": 0, "released": 0, "failed": 0}
     assert len(sent_emails()) == 1
 
 
@@ -473,7 +473,7 @@ def test_sweeper_takes_the_newest_missed_lead_first(
     _put_unnotified_lead(stack, "01OLDESTLEAD00000000000000", timedelta(days=3))
     _put_unnotified_lead(stack, "01NEWERLEAD000000000000000", timedelta(minutes=30))
     sweeper = load_handler(stack, "SweeperFunction", monkeypatch, SWEEP_BATCH="1")
-    assert sweeper.sweep_handler({}, _context()) == {"recovered": 1, "failed": 0}
+    assert sweeper.sweep_handler({}, _context()) == {"recovered": 1, "released": 0, "failed": 0}
     (email,) = sent_emails()
     assert "01NEWERLEAD000000000000000" in str(email["Subject"])
 
@@ -485,7 +485,11 @@ def test_sweeper_stops_while_it_still_has_time_to_finish(
 
     _put_unnotified_lead(stack, "01LATELEAD0000000000000000", timedelta(minutes=30))
     sweeper = load_handler(stack, "SweeperFunction", monkeypatch)
-    assert sweeper.sweep_handler({}, FakeLambdaContext(remaining_ms=5_000)) == {"recovered": 0, "failed": 0}
+    assert sweeper.sweep_handler({}, FakeLambdaContext(remaining_ms=5_000)) == {
+        "recovered": 0,
+        "released": 0,
+        "failed": 0,
+    }
     assert sent_emails() == []
 
 
@@ -553,9 +557,9 @@ def test_the_sweeper_counts_a_refused_staff_email_and_sends_it_once_ses_accepts(
     faults.inject(boto_hooks, "sesv2.SendEmail", faults.aws_error("AccessDeniedException", 403, times=1))
     sweeper = load_handler(stack, "SweeperFunction", monkeypatch)
     # When the sweeper runs twice
-    assert sweeper.sweep_handler({}, _context()) == {"recovered": 0, "failed": 1}
+    assert sweeper.sweep_handler({}, _context()) == {"recovered": 0, "released": 0, "failed": 1}
     assert '"StaffEmailRefused":[1.0]' in capsys.readouterr().out
-    assert sweeper.sweep_handler({}, _context()) == {"recovered": 1, "failed": 0}
+    assert sweeper.sweep_handler({}, _context()) == {"recovered": 1, "released": 0, "failed": 0}
     # Then staff get it exactly once
     (email,) = sent_emails()
     assert "01REFUSEDLEAD0000000000000" in str(email["Subject"])

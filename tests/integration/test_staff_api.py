@@ -19,7 +19,7 @@ from clinic.leads.record import ERASED_ATTRIBUTES, StoredLead
 from clinic_infra.template import StackTemplate
 from tests import faults
 from tests.helpers import http_event
-from tests.integration.conftest import Hooks, invoke, load_handler, notifier_event
+from tests.integration.conftest import Call, Hooks, invoke, load_handler, notifier_event
 from tests.staff import StaffUser, add_staff_user, authorizer_context
 
 PATIENT = {
@@ -47,28 +47,11 @@ PATIENT_VALUES = (
 
 
 @pytest.fixture
-def users(stack: StackTemplate) -> dict[str, StaffUser]:
-    cognito = boto3.client("cognito-idp")
-    pool, client = stack.refs["StaffUserPool"], stack.refs["StaffConsoleClient"]
-    return {
-        "staff": add_staff_user(cognito, pool, client, "sam.staff@example-clinic.com", ["staff"]),
-        "admin": add_staff_user(cognito, pool, client, "ada.admin@example-clinic.com", ["admin"]),
-        "nobody": add_staff_user(cognito, pool, client, "no.group@example-clinic.com", []),
-    }
-
-
-@pytest.fixture
-def staff_handler(stack: StackTemplate, monkeypatch: pytest.MonkeyPatch) -> Any:
-    return load_handler(stack, "StaffFunction", monkeypatch)
-
-
-@pytest.fixture
 def consultations(stack: StackTemplate, monkeypatch: pytest.MonkeyPatch) -> Any:
     return load_handler(stack, "ConsultationsFunction", monkeypatch, RATE_LIMIT_PER_WINDOW="1000")
 
 
 Submit = Callable[..., str]
-Call = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
@@ -82,44 +65,6 @@ def submit(consultations: Any) -> Submit:
         assert response["statusCode"] == 201, response["body"]
         time.sleep(0.002)  # distinct milliseconds: ids (ULIDs) sort as the leads were made
         return str(json.loads(response["body"])["id"])
-
-    return send
-
-
-def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
-    parts = path.split("/")
-    if path.startswith("/staff/leads/") and len(parts) >= 4:
-        suffix = "/audit" if path.endswith("/audit") else ""
-        return "/staff/leads/{id}" + suffix, {"id": parts[3]}
-    return path, {}
-
-
-@pytest.fixture
-def call(staff_handler: Any, users: dict[str, StaffUser]) -> Call:
-    """A staff API request as API Gateway delivers it after the authorizer accepted the token."""
-
-    def send(
-        method: str,
-        path: str,
-        who: str | dict[str, Any] = "staff",
-        *,
-        query: dict[str, str] | None = None,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        route, parameters = _route(method, path)
-        event = http_event(
-            method,
-            path,
-            route=route,
-            query=query,
-            path_parameters=parameters or None,
-            headers={"content-type": "application/json", **(headers or {})},
-            body=None if body is None else (body if isinstance(body, str) else json.dumps(body)),
-        )
-        claims = users[who].claims if isinstance(who, str) else who
-        event["requestContext"]["authorizer"] = authorizer_context(claims)
-        return invoke(staff_handler, event)
 
     return send
 
@@ -244,6 +189,8 @@ def test_the_list_is_newest_first_with_what_a_first_call_back_needs(call: Call, 
         "name": "Second Patient",
         "preferred_contact": "email",
         "preferred_time": "morning",
+        "quarantine_reason": None,
+        "repeat_of": first,  # the same email address: the inbox says it is a repeat
     }
     assert "email" not in items[0]
     assert "message" not in items[0]

@@ -253,3 +253,21 @@ def test_topic_message_holds_the_id_and_time_only() -> None:
 def test_topic_guard_refuses_email_addresses_and_phone_numbers(text: str) -> None:
     with pytest.raises(ContactDetailsInTopicMessage):
         assert_no_contact_details(text)
+
+
+@pytest.mark.parametrize("detail", ["minimal", "contact", "full"])
+def test_a_repeat_request_says_so_and_links_to_the_earlier_one_without_personal_data(detail: str) -> None:
+    earlier = "01JY0000000000000000000000"
+    email = staff_email(LEAD.model_copy(update={"repeat_of": earlier}), detail, CLINIC)  # type: ignore[arg-type]
+    assert email["Subject"] == "Repeat consultation request K7M4-QX2P"
+    text, html = _parts(email)
+    assert (
+        "This is a repeat: the same email address or phone number sent a request in the last 7 days" in text
+    )
+    assert f"Earlier request: {CLINIC.console_url}#lead={earlier}" in text
+    assert earlier in html
+
+
+def test_a_first_request_is_not_called_a_repeat() -> None:
+    text, _ = _parts(staff_email(LEAD, "minimal", CLINIC))
+    assert "repeat" not in text.lower()

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -148,6 +148,21 @@ def _count_success(accepted: Accepted) -> None:
         logger.append_keys(lead_id=accepted.lead_id)
         metrics.add_metric(name="LeadCreated", unit=MetricUnit.Count, value=1)
         logger.info("Lead stored")
+        _count_kind(accepted)
+
+
+def _count_kind(accepted: Accepted) -> None:
+    """Repeats, and quarantined leads in all (what the alarm watches) and by the spam test failed."""
+    if accepted.repeat_of:
+        metrics.add_metric(name="LeadRepeat", unit=MetricUnit.Count, value=1)
+    if accepted.quarantine_reason:
+        metrics.add_metric(name="LeadQuarantined", unit=MetricUnit.Count, value=1)
+        # Its own metric: the function's other metrics must not take the reason as a dimension.
+        with single_metric(
+            name="LeadQuarantined", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
+        ) as metric:
+            metric.add_dimension(name="service", value=metrics.service or "consultations")
+            metric.add_dimension(name="reason", value=accepted.quarantine_reason)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -40,6 +40,8 @@ class Accepted:
     reference: str | None  # None only for a repeat of a request stored before references existed
     replayed: bool = False  # a repeat, answered with the first request's lead
     dropped: bool = False  # spam: answered as if stored, but nothing was
+    repeat_of: str | None = None  # an earlier lead of the same email or phone (repeats.py)
+    quarantine_reason: str | None = None  # stored quarantined: the spam test it failed
 
 
 def new_lead_id(now: float | None = None) -> str:
@@ -119,7 +121,7 @@ class ConsultationService:
                     if earlier.fingerprint != request_print:
                         raise IdempotencyConflict()
                     return Accepted(earlier.lead_id, earlier.reference, replayed=True)
-            lead = self._lead(request, client_hash, now)
+            lead = self._store.linked_to_earlier(self._lead(request, client_hash, now), now)
             claim = None
             if key_hash:
                 expires = int(now) + self._policy.idempotency_seconds
@@ -130,7 +132,9 @@ class ConsultationService:
             except WriteContended:
                 time.sleep(0.05 * (attempt + 1))
                 continue
-            return Accepted(lead.id, lead.reference)
+            return Accepted(
+                lead.id, lead.reference, repeat_of=lead.repeat_of, quarantine_reason=lead.quarantine_reason
+            )
         raise ServiceUnavailable(retry_after=1)
 
     def _lead(self, request: ConsultationRequest, client_hash: str, now: float) -> StoredLead:

@@ -1,7 +1,8 @@
 """DynamoDB writes for a consultation request: one transaction, so nothing is half-written.
 
 The transaction counts the request against the client's rate-limit window, claims the
-Idempotency-Key (when one was sent) and puts the lead, all or nothing. Rate-limit and
+Idempotency-Key (when one was sent), remembers the lead's contact hashes for repeat requests
+(repeats.py) and puts the lead, all or nothing. Rate-limit and
 idempotency records live in the guard table, so they never reach the leads stream.
 """
 
@@ -18,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from clinic.common.aws import API_CLIENT_CONFIG, LazyClient
 from clinic.common.errors import RateLimited, ServiceUnavailable
+from clinic.consultations import repeats
 from clinic.leads.record import KEY, StoredLead
 
 if TYPE_CHECKING:
@@ -102,11 +104,21 @@ class LeadStore:
             int(values["expires_at"]),
         )
 
+    def linked_to_earlier(self, lead: StoredLead, now: float) -> StoredLead:
+        """The lead, linked (repeat_of) to an earlier one of the same email or phone in the
+        repeat window, if there is one."""
+        try:
+            earlier = repeats.earlier_lead(self._dynamodb(), self._guard_table, lead, now)
+        except (ClientError, BotoCoreError) as error:
+            raise _unavailable("GetItem", error) from None
+        return lead.model_copy(update={"repeat_of": earlier}) if earlier else lead
+
     def create(self, lead: StoredLead, rate: RateWindow, idempotency: IdempotencyRecord | None) -> None:
         """Store the lead, or raise RateLimited, WriteContended or ServiceUnavailable."""
         items: list[TransactWriteItemTypeDef] = [self._count_request(rate)]
         if idempotency:
             items.append(self._claim_key(idempotency, int(rate.now)))
+        items += repeats.remember_contacts(self._guard_table, lead)  # before the lead: it stays last
         items.append(
             {
                 "Put": {

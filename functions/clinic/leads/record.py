@@ -50,6 +50,13 @@ INBOX_INDEX = "Inbox"  # keyed by status and id: one status's leads, newest firs
 EXPIRES_AT = "expires_at"  # the table's TTL attribute
 NOTIFY_STATE = "notify_state"
 NOTIFY_PENDING = "pending"
+# A lead staff released from quarantine: no stream delivery is coming for it (its insert was
+# passed over), so the sweeper takes it on its next run, whatever its age. Its own value of
+# notify_state keeps it in the PendingNotification index, in a partition of its own.
+NOTIFY_RELEASED = "released"
+QUARANTINE_REASON = "quarantine_reason"  # why intake held the lead back (a spam test's name)
+REPEAT_OF = "repeat_of"  # the id of an earlier lead with the same email or phone (REPEAT_WINDOW_DAYS)
+REPEAT_WINDOW_DAYS = 7
 PENDING_INDEX = "PendingNotification"
 CLAIMED_UNTIL = "notification_claimed_until"
 NOTIFIED_AT = "notified_at"
@@ -133,6 +140,7 @@ ERASED_ATTRIBUTES = (
     EMAIL_HASH,
     PHONE_HASH,
     NOTES,
+    REPEAT_OF,  # the link says two requests came from one person
 )
 
 
@@ -266,6 +274,8 @@ class StoredLead(BaseModel):
     client_hash: str | None = None  # a keyed hash of the client's address, never the address
     email_hash: str | None = None  # contact_hash of the email, for erasure by person
     phone_hash: str | None = None  # contact_hash of the phone number
+    quarantine_reason: str | None = None  # set when intake quarantined it (status quarantined)
+    repeat_of: str | None = None  # an earlier lead of the same email or phone, within 7 days
     history: list[StatusChange] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
     assignee: str | None = None
@@ -287,6 +297,11 @@ class StoredLead(BaseModel):
             and self.source is not None
             and self.source.utm_source == TEST_LEAD_SOURCE
         )
+
+    @property
+    def is_pending_notification(self) -> bool:
+        """Staff are to be told of it: not told yet, and not held in quarantine."""
+        return self.notified_at is None and self.status is not LeadStatus.QUARANTINED
 
     @property
     def notification_state(self) -> NotificationState:
@@ -318,13 +333,16 @@ class StoredLead(BaseModel):
             "client_hash": self.client_hash,
             EMAIL_HASH: self.email_hash,
             PHONE_HASH: self.phone_hash,
+            QUARANTINE_REASON: self.quarantine_reason,
+            REPEAT_OF: self.repeat_of,
             "reference": self.reference,
             HISTORY: [stored_entry(change) for change in self.history] or None,
             NOTES: [stored_entry(note) for note in self.notes] or None,
             ASSIGNEE: self.assignee,
             VERSION: self.version or None,
             EXPIRES_AT: self.expires_at,
-            NOTIFY_STATE: NOTIFY_PENDING if self.notified_at is None else None,
+            # A quarantined lead waits for staff, not for the sweeper: out of the pending index.
+            NOTIFY_STATE: NOTIFY_PENDING if self.is_pending_notification else None,
             CLAIMED_UNTIL: self.claimed_until,
             **{mark_attribute(step): format_time(sent) for step, sent in self.steps_sent.items()},
             NOTIFIED_AT: format_time(self.notified_at) if self.notified_at else None,

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 from clinic.common.dates import Locale
 from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
+from clinic.notifications.digest import DigestAddresses, QuarantineDigest
 from clinic.notifications.messages import DEFAULT_CONFIRMATION_SUBJECT, ClinicDetails
 from clinic.notifications.service import LeadNotifier, NotificationPolicy, Outcome, StaffEmailRefused
 from clinic.notifications.store import NotificationStore
@@ -29,6 +30,13 @@ warnings.filterwarnings("ignore", "No application metrics to publish*")
 # A batch whose every record failed is reported record by record too, not raised: Lambda then
 # retries from the first failed record, and NotificationFailed (not a crash) raises the alarm.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+
+
+def comma_separated(value: Any) -> Any:
+    """STAFF_ADDRESSES as the template joins them: "a@x.org,b@x.org"."""
+    return (
+        tuple(part.strip() for part in value.split(",") if part.strip()) if isinstance(value, str) else value
+    )
 
 
 class NotifierSettings(EnvironmentSettings):
@@ -50,14 +58,7 @@ class NotifierSettings(EnvironmentSettings):
     sweep_after_seconds: int = Field(default=600, ge=60)
     sweep_batch: int = Field(default=200, ge=1, le=1000)
 
-    @field_validator("staff_addresses", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        return (
-            tuple(part.strip() for part in value.split(",") if part.strip())
-            if isinstance(value, str)
-            else value
-        )
+    _staff_addresses = field_validator("staff_addresses", mode="before")(comma_separated)
 
     @field_validator("clinic_time_zone")
     @classmethod
@@ -133,13 +134,50 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def sweep_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    """Every 15 minutes: leads older than the sweep age that were never notified."""
+    """Every 15 minutes: leads released from quarantine, and leads older than the sweep age that
+    were never notified."""
     result = notifier().sweep(lambda: context.get_remaining_time_in_millis() / 1000)
     if result.recovered:
         metrics.add_metric(name="SweeperRecovered", unit=MetricUnit.Count, value=result.recovered)
         metrics.add_metric(name="NotificationSent", unit=MetricUnit.Count, value=result.recovered)
+    if result.released:
+        metrics.add_metric(name="NotificationSent", unit=MetricUnit.Count, value=result.released)
     if result.failed:
         metrics.add_metric(name="NotificationFailed", unit=MetricUnit.Count, value=result.failed)
     if result.refused:
         metrics.add_metric(name="StaffEmailRefused", unit=MetricUnit.Count, value=result.refused)
-    return {"recovered": result.recovered, "failed": result.failed}
+    return {"recovered": result.recovered, "released": result.released, "failed": result.failed}
+
+
+class DigestSettings(EnvironmentSettings):
+    """The daily quarantine digest's settings: only what a count and a link need."""
+
+    leads_table: str = Field(min_length=3)
+    sender_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    staff_addresses: tuple[str, ...] = Field(min_length=1)
+    staff_console_url: str = Field(pattern=r"^https?://[^\s?#]+$")
+    ses_configuration_set: str = Field(min_length=1)
+
+    _staff_addresses = field_validator("staff_addresses", mode="before")(comma_separated)
+
+
+@cache
+def digest() -> QuarantineDigest:
+    config = DigestSettings.from_environment()
+    addresses = DigestAddresses(
+        sender=config.sender_address,
+        staff=config.staff_addresses,
+        console_url=config.staff_console_url,
+        configuration_set=config.ses_configuration_set,
+    )
+    return QuarantineDigest(config.leads_table, addresses)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def digest_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    """Once a day: tell staff how many requests wait in quarantine, if any do."""
+    waiting = digest().send()
+    metrics.add_metric(name="QuarantineWaiting", unit=MetricUnit.Count, value=waiting)
+    logger.info("Quarantine digest", extra={"waiting": waiting, "emailed": bool(waiting)})
+    return {"waiting": waiting}

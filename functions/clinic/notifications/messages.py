@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from clinic.common.dates import Locale, date_and_time
-from clinic.leads.record import StoredLead, format_time
+from clinic.leads.record import REPEAT_WINDOW_DAYS, StoredLead, format_time
 from clinic.notifications.models import DetailLevel
 
 CHANNEL_LABELS = {"email": "Email", "phone": "Phone call", "text": "Text message", None: "No preference"}
@@ -111,6 +111,14 @@ def staff_email(lead: StoredLead, detail: DetailLevel, clinic: ClinicDetails) ->
             "This is a test lead from clinic doctor, which checks that consultation requests reach "
             "staff. It will be deleted in a few minutes; nobody needs to call back."
         )
+    if lead.repeat_of:
+        # Whoever calls back should see the earlier request first, so that nobody calls twice.
+        subject = f"Repeat consultation request {reference(lead)}"
+        intro += (
+            f" This is a repeat: the same email address or phone number sent a request in the last "
+            f"{REPEAT_WINDOW_DAYS} days. Check the earlier one before you reply."
+        )
+        rows.append(("Earlier request", f"{clinic.console_url}#lead={lead.repeat_of}"))
     email = _message(subject, clinic.sender, clinic.staff)
     link = lead_link(lead, clinic)
     footer = "To read the whole request, open it in the staff console (you will be asked to sign in):"
@@ -147,6 +155,31 @@ def confirmation_email(lead: StoredLead, clinic: ClinicDetails) -> EmailMessage:
     email.set_content("\n\n".join(paragraphs) + "\n")
     email.add_alternative(
         "<html><body>" + "".join(f"<p>{escape(text)}</p>" for text in paragraphs) + "</body></html>",
+        subtype="html",
+    )
+    return email
+
+
+def quarantine_digest_email(
+    count: int, sender: str, staff: tuple[str, ...], console_url: str
+) -> EmailMessage:
+    """The daily digest: how many requests wait in quarantine, and where to review them. A count
+    only: nothing about any request, so nothing a patient (or a bot) sent reaches an inbox."""
+    requests = "1 consultation request is" if count == 1 else f"{count} consultation requests are"
+    email = _message(f"{requests.capitalize()} waiting in quarantine", sender, staff)
+    link = f"{console_url}#quarantine"
+    paragraphs = [
+        f"{requests.capitalize()} waiting in quarantine: held back as possible spam, so staff "
+        "were not emailed about them.",
+        "Please review them in the staff console. Release any that a real person sent (staff are "
+        "then emailed about it once) and mark the rest as spam; unreviewed ones are deleted when "
+        "their short retention ends.",
+    ]
+    email.set_content("\n\n".join(paragraphs) + f"\n\n{link}\n")
+    email.add_alternative(
+        "<html><body>"
+        + "".join(f"<p>{escape(text)}</p>" for text in paragraphs)
+        + f'<p><a href="{escape(link)}">{escape(link)}</a></p></body></html>',
         subtype="html",
     )
     return email

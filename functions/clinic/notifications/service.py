@@ -9,6 +9,7 @@ sent again. Only a crash between a send and its mark can repeat that one step.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from clinic.leads.record import StoredLead
 from clinic.notifications import messages
 from clinic.notifications.messages import ClinicDetails
 from clinic.notifications.models import CONFIRMATION, STAFF_EMAIL, TOPIC, DetailLevel
-from clinic.notifications.store import AlreadyNotified, LeadBusy, LeadGone, NotificationStore
+from clinic.notifications.store import AlreadyNotified, LeadBusy, LeadGone, LeadHeld, NotificationStore
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -60,6 +61,7 @@ class Outcome(Enum):
     SENT = "sent"
     ALREADY_NOTIFIED = "already_notified"
     GONE = "gone"
+    HELD = "held"  # quarantined or spam: staff decide
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class SweepResult:
     recovered: int = 0
     failed: int = 0
     refused: int = 0  # of the failed, those whose staff email SES refused (StaffEmailRefused)
+    released: int = 0  # leads released from quarantine, notified (not a stream failure: not recovered)
 
 
 class StaffEmailRefused(Exception):
@@ -155,6 +158,9 @@ class LeadNotifier:
         except LeadGone:
             logger.warning("Lead no longer exists; nothing sent", extra={"lead_id": lead_id})
             return Outcome.GONE
+        except LeadHeld:
+            logger.info("Lead is quarantined or spam; nothing sent", extra={"lead_id": lead_id})
+            return Outcome.HELD
         try:
             lead = StoredLead.from_item(item)  # a damaged item fails here, and is released too
             for step in self._steps(lead):
@@ -227,14 +233,20 @@ class LeadNotifier:
         )
 
     def sweep(self, seconds_left: Callable[[], float] = lambda: float("inf")) -> SweepResult:
-        """Notify leads the stream never delivered.
+        """Notify leads the stream never delivered, and leads staff released from quarantine
+        (first: a person asked for those, and the stream will never deliver them).
 
         Stops while `seconds_left()` still leaves a whole notification's worth of time.
         """
         now = self._clock()
         cutoff = now - self._policy.sweep_after_seconds
-        recovered = failed = refused = 0
-        for lead_id in self._store.pending_before(cutoff, self._policy.sweep_batch):
+        batch = self._policy.sweep_batch
+        found = itertools.chain(
+            ((lead_id, True) for lead_id in self._store.released(batch)),
+            ((lead_id, False) for lead_id in self._store.pending_before(cutoff, batch)),
+        )
+        recovered = failed = refused = released = 0
+        for lead_id, was_released in itertools.islice(found, batch):
             if seconds_left() < SWEEP_RESERVE_SECONDS:
                 logger.warning("Sweeper stopped for time; the next run continues")
                 break
@@ -253,9 +265,12 @@ class LeadNotifier:
                     extra={"lead_id": lead_id, "error_type": type(error).__name__},
                 )
                 continue
-            if outcome is Outcome.SENT:
+            if outcome is Outcome.SENT and was_released:
+                released += 1
+                logger.info("Staff notified of a lead released from quarantine", extra={"lead_id": lead_id})
+            elif outcome is Outcome.SENT:
                 recovered += 1
                 logger.warning(
                     "Sweeper recovered a lead the stream had not delivered", extra={"lead_id": lead_id}
                 )
-        return SweepResult(recovered, failed, refused)
+        return SweepResult(recovered, failed, refused, released)

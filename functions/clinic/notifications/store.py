@@ -21,6 +21,7 @@ from clinic.leads.record import (
     KEY,
     NOTIFIED_AT,
     NOTIFY_PENDING,
+    NOTIFY_RELEASED,
     NOTIFY_STATE,
     PENDING_INDEX,
     STATUS,
@@ -48,6 +49,11 @@ def _plain(item: Mapping[str, AttributeValueTypeDef]) -> dict[str, Any]:
 
 class LeadGone(Exception):
     """The lead no longer exists (expired by TTL, or erased)."""
+
+
+class LeadHeld(Exception):
+    """The lead is in quarantine (staff are told only if they release it) or staff marked it
+    spam (a late stream record must not email them about what they threw out)."""
 
 
 class AlreadyNotified(Exception):
@@ -83,7 +89,8 @@ class NotificationStore:
 
     def claim(self, lead_id: str, now: int, lease_until: int) -> dict[str, Any]:
         """Hold the lead until `lease_until` and read it (the item's values), in one conditional update.
-        An erased lead is gone: nobody is told about it, whoever asks (the stream or the sweeper)."""
+        An erased lead is gone: nobody is told about it, whoever asks (the stream or the sweeper);
+        a quarantined one is held (LeadHeld) until staff release it, as is one marked spam."""
         try:
             response = self._dynamodb().update_item(
                 TableName=self._table,
@@ -92,11 +99,17 @@ class NotificationStore:
                 ConditionExpression=(
                     f"attribute_exists({KEY}) AND attribute_not_exists({NOTIFIED_AT}) AND "
                     f"(attribute_not_exists({CLAIMED_UNTIL}) OR {CLAIMED_UNTIL} < :now) AND "
-                    "#status <> :erased"
+                    "#status <> :erased AND #status <> :quarantined AND #status <> :spam"
                 ),
                 ExpressionAttributeNames={"#status": STATUS},
                 ExpressionAttributeValues=_values(
-                    {":lease": lease_until, ":now": now, ":erased": LeadStatus.ERASED.value}
+                    {
+                        ":lease": lease_until,
+                        ":now": now,
+                        ":erased": LeadStatus.ERASED.value,
+                        ":quarantined": LeadStatus.QUARANTINED.value,
+                        ":spam": LeadStatus.SPAM.value,
+                    }
                 ),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -107,6 +120,8 @@ class NotificationStore:
             old = _item_when_refused(error)
             if not old or old.get(STATUS, {}).get("S") == LeadStatus.ERASED:
                 raise LeadGone(lead_id) from None
+            if old.get(STATUS, {}).get("S") in (LeadStatus.QUARANTINED, LeadStatus.SPAM):
+                raise LeadHeld(lead_id) from None
             if NOTIFIED_AT in old:
                 raise AlreadyNotified(lead_id) from None
             raise LeadBusy(lead_id) from None
@@ -144,18 +159,27 @@ class NotificationStore:
                 raise ClaimLost(lead_id) from None
             raise
 
+    def released(self, limit: int) -> Iterator[str]:
+        """Ids of leads staff released from quarantine and not yet notified, whatever their age."""
+        return self._pending_ids(f"{NOTIFY_STATE} = :state", {":state": NOTIFY_RELEASED}, limit)
+
     def pending_before(self, created_before: float, limit: int) -> Iterator[str]:
         """Ids of leads never marked notified and created before `created_before` (epoch seconds),
         newest first, so that a lead that fails every time cannot keep the sweeper from more
         recent ones."""
+        return self._pending_ids(
+            f"{NOTIFY_STATE} = :state AND {CREATED_AT} < :before",
+            {":state": NOTIFY_PENDING, ":before": format_time(created_before)},
+            limit,
+        )
+
+    def _pending_ids(self, condition: str, values: dict[str, Any], limit: int) -> Iterator[str]:
         paginator = self._dynamodb().get_paginator("query")
         pages = paginator.paginate(
             TableName=self._table,
             IndexName=PENDING_INDEX,
-            KeyConditionExpression=f"{NOTIFY_STATE} = :pending AND {CREATED_AT} < :before",
-            ExpressionAttributeValues=_values(
-                {":pending": NOTIFY_PENDING, ":before": format_time(created_before)}
-            ),
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=_values(values),
             ScanIndexForward=False,
             PaginationConfig={"MaxItems": limit, "PageSize": min(limit, 100)},
         )

@@ -10,11 +10,12 @@ import warnings
 from functools import cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
@@ -44,6 +45,7 @@ from clinic.staff.service import Request, StaffService
 from clinic.staff.store import StaffLeadStore
 
 logger = Logger()
+metrics = Metrics()
 app = APIGatewayHttpResolver()
 install_error_handlers(app, logger)
 keep_sdk_logs_quiet()
@@ -56,8 +58,10 @@ _LEAD_ID = re.compile(ULID_PATTERN)
 
 class StaffSettings(EnvironmentSettings):
     leads_table: str = Field(min_length=3)
+    guard_table: str = Field(min_length=3)
     audit_table: str = Field(min_length=3)
     audit_retention_days: int = Field(default=2192, ge=365, le=3653)
+    lead_retention_days: int = Field(default=365, ge=1, le=3650)
     client_hash_secret_arn: str = Field(min_length=1)
     default_phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     console_client_id: str = Field(min_length=1)
@@ -72,10 +76,11 @@ def settings() -> StaffSettings:
 def service() -> StaffService:
     config = settings()
     return StaffService(
-        StaffLeadStore(config.leads_table),
+        StaffLeadStore(config.leads_table, config.guard_table),
         AuditLog(config.audit_table, config.audit_retention_days),
         ClientHashKey(config.client_hash_secret_arn),
         default_phone_region=config.default_phone_region,
+        lead_retention_days=config.lead_retention_days,
     )
 
 
@@ -156,6 +161,19 @@ def erase_lead(id: LeadId) -> Response[str]:
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
 
 
+@app.post(
+    "/staff/leads/<id>/release",
+    responses=_ok(
+        LeadDetail, 404, 412, 422, 428, description="Released: new, and staff will be notified once"
+    ),
+)
+def release_lead(id: LeadId) -> Response[str]:
+    request, lead_id = _request(), _lead_id(id)
+    lead = service().release(request, lead_id, app.current_event.headers.get("if-match"))
+    metrics.add_metric(name="LeadReleased", unit=MetricUnit.Count, value=1)
+    return _json(lead, headers={"ETag": f'"{lead.version}"'})
+
+
 @app.get("/staff/leads/<id>/audit", responses=_ok(AuditTrail, 404))
 def lead_audit_trail(id: LeadId) -> Response[str]:
     events = service().trail(_request(), _lead_id(id))
@@ -190,6 +208,7 @@ def erase_person() -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     service()  # settings are validated on the first event: a misconfigured function fails loudly
     return app.resolve(event, context)

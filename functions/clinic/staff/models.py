@@ -127,6 +127,13 @@ class LeadSummary(BaseModel):
     name: str
     preferred_contact: ContactChannel | None
     preferred_time: PreferredTime
+    quarantine_reason: str | None = Field(
+        default=None, description="Why intake quarantined it (a spam test), if it did."
+    )
+    repeat_of: str | None = Field(
+        default=None,
+        description="The id of an earlier request with the same email or phone, within 7 days.",
+    )
 
     @classmethod
     def of(cls, lead: StoredLead) -> LeadSummary:
@@ -138,6 +145,8 @@ class LeadSummary(BaseModel):
             name=lead.name,
             preferred_contact=lead.preferred_contact,
             preferred_time=lead.preferred_time,
+            quarantine_reason=lead.quarantine_reason,
+            repeat_of=lead.repeat_of,
         )
 
 

@@ -28,7 +28,9 @@ from clinic.common.errors import (
 )
 from clinic.common.validation import field_problems
 from clinic.leads.record import (
+    EMAIL_HASH,
     INBOX_STATUSES,
+    PHONE_HASH,
     LeadStatus,
     Note,
     StatusChange,
@@ -88,12 +90,14 @@ class StaffService:
         contact_key: Callable[[], bytes],  # the client-hash key (a ClientHashKey in the function)
         clock: Callable[[], float] = time.time,
         default_phone_region: str = "US",
+        lead_retention_days: int = 365,
     ) -> None:
         self._leads = leads
         self._audit = audit
         self._contact_key = contact_key
         self._clock = clock
         self._default_phone_region = default_phone_region
+        self._lead_retention_days = lead_retention_days
 
     # ------------------------------------------------------------ audit
     def _record(self, attempt: Attempt, outcome: str) -> None:
@@ -185,6 +189,40 @@ class StaffService:
             self._live_lead(lead.id)  # gone since it was read: 404
             raise PreconditionFailed() from None
 
+    # ------------------------------------------------------------ quarantine
+    def release(self, request: Request, lead_id: str, if_match: str | None) -> LeadDetail:
+        """A quarantined lead staff judged real: it becomes new, and the sweeper's next run tells
+        staff of it, once (its status change, its hand-over and the audit event are one write)."""
+        attempt = request.attempt("lead.released", lead_id)
+        try:
+            request.caller.require(Action.UPDATE)
+            version = expected_version(if_match)
+            lead = self._live_lead(lead_id)
+            if lead.version != version:
+                raise PreconditionFailed()
+            if lead.status is not LeadStatus.QUARANTINED or lead.notified_at is not None:
+                message = f"Only a quarantined lead can be released; this one is {lead.status}."
+                raise ValidationFailed(fields=[FieldProblem(field="status", message=message)])
+            now = self._clock()
+            change = StatusChange(
+                status=LeadStatus.NEW, at=datetime.fromtimestamp(now, UTC), by=attempt.caller.username
+            )
+            try:
+                self._leads.release(
+                    lead_id,
+                    expected_version=version,
+                    now=now,
+                    change=change,
+                    expires_at=int(lead.created_at.timestamp()) + self._lead_retention_days * 86400,
+                    audit=self._audit.append_request(attempt, SUCCESS, now),
+                )
+            except LeadChanged:
+                self._live_lead(lead_id)  # gone since it was read: 404
+                raise PreconditionFailed() from None
+        except ApiError as error:
+            raise self._refused(attempt, error) from None
+        return LeadDetail.of(self._live_lead(lead_id))
+
     # ------------------------------------------------------------ erasure
     def erase(self, request: Request, lead_id: str) -> None:
         attempt = request.attempt("lead.erased", lead_id)
@@ -198,6 +236,8 @@ class StaffService:
         """Erase the lead with its audit event; False if it was erased already (recorded too)."""
         if attempt.lead_id is None:
             raise TypeError("an erasure names its lead")
+        before = self._leads.get(attempt.lead_id) or {}
+        hashes = [str(before[name]) for name in (EMAIL_HASH, PHONE_HASH) if before.get(name)]
         now = self._clock()
         change = StatusChange(
             status=LeadStatus.ERASED, at=datetime.fromtimestamp(now, UTC), by=attempt.caller.username
@@ -209,6 +249,7 @@ class StaffService:
                 raise NotFound() from None
             self._record(attempt, "already_erased")
             return False
+        self._leads.forget_contacts(hashes, of_lead=attempt.lead_id)
         return True
 
     def erase_person(self, request: Request, body: Any) -> int:
@@ -219,10 +260,11 @@ class StaffService:
         except ApiError as error:
             raise self._refused(attempt, error) from None
         key = self._contact_key()
-        found = self._leads.leads_of_person(
-            contact_hash(key, "email", person.email) if person.email else None,
-            contact_hash(key, "phone", person.phone) if person.phone else None,
-        )
+        email_hash = contact_hash(key, "email", person.email) if person.email else None
+        phone_hash = contact_hash(key, "phone", person.phone) if person.phone else None
+        found = self._leads.leads_of_person(email_hash, phone_hash)
+        # The person's repeat-request records go whichever lead they name.
+        self._leads.forget_contacts(digest for digest in (email_hash, phone_hash) if digest)
         erased = 0
         for lead_id in found:
             try:

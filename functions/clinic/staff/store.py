@@ -31,6 +31,8 @@ from clinic.leads.record import (
     INBOX_INDEX,
     KEY,
     NOTES,
+    NOTIFIED_AT,
+    NOTIFY_RELEASED,
     NOTIFY_STATE,
     PHONE_HASH,
     STATUS,
@@ -98,8 +100,11 @@ class LeadChanged(Exception):
 
 
 class StaffLeadStore:
-    def __init__(self, leads_table: str, dynamodb_client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self, leads_table: str, guard_table: str, dynamodb_client: DynamoDBClient | None = None
+    ) -> None:
         self._table = leads_table
+        self._guard_table = guard_table  # where intake remembers contact hashes for repeats
         self._dynamodb = LazyClient(
             dynamodb_client, lambda: boto3.client("dynamodb", config=API_CLIENT_CONFIG)
         )
@@ -206,6 +211,60 @@ class StaffLeadStore:
             audit,
         )
 
+    def release(
+        self,
+        lead_id: str,
+        *,
+        expected_version: int,
+        now: float,
+        change: StatusChange,
+        expires_at: int,
+        audit: TransactWriteItemTypeDef,
+    ) -> None:
+        """Move a quarantined lead to new and hand it to the sweeper (notify_state "released",
+        which no stream delivery races: its insert was passed over), with its audit event and
+        the retention of a lead rather than of quarantine; raise LeadChanged if it is no longer
+        quarantined at that version. Never notified before, so staff are told exactly once: the
+        notifier's claim and final mark are conditional as for any lead."""
+        version_holds = f"{VERSION} = :version" if expected_version else f"attribute_not_exists({VERSION})"
+        self._transact(
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": key(lead_id),
+                    "UpdateExpression": (
+                        f"SET #status = :new, {VERSION} = :next, {NOTIFY_STATE} = :released, "
+                        f"{EXPIRES_AT} = :expires, "
+                        f"{HISTORY} = list_append(if_not_exists({HISTORY}, :empty), :change)"
+                    ),
+                    "ConditionExpression": " AND ".join(
+                        (
+                            f"attribute_exists({KEY})",
+                            "#status = :quarantined",
+                            version_holds,
+                            f"attribute_not_exists({NOTIFIED_AT})",
+                            _NOT_EXPIRED,
+                        )
+                    ),
+                    "ExpressionAttributeNames": {"#status": STATUS},
+                    "ExpressionAttributeValues": _values(
+                        {
+                            ":new": LeadStatus.NEW.value,
+                            ":quarantined": LeadStatus.QUARANTINED.value,
+                            ":released": NOTIFY_RELEASED,
+                            ":next": expected_version + 1,
+                            ":now": int(now),
+                            ":expires": expires_at,
+                            ":empty": [],
+                            ":change": [stored_entry(change)],
+                        }
+                        | ({":version": expected_version} if expected_version else {})
+                    ),
+                }
+            },
+            audit,
+        )
+
     def erase(self, lead_id: str, change: StatusChange, audit: TransactWriteItemTypeDef) -> None:
         """Remove the patient's fields and mark the lead erased, with its audit event; raise
         LeadChanged if the lead is gone or erased already. It leaves the pending index, so the
@@ -239,6 +298,30 @@ class StaffLeadStore:
             },
             audit,
         )
+
+    def forget_contacts(self, hashes: Iterable[str], *, of_lead: str | None = None) -> None:
+        """Delete the repeat-request records of these contact hashes (consultations/repeats.py),
+        so that an erased person's next request is not linked to what was erased; with
+        `of_lead`, only the records that still name that lead (a later lead keeps its own)."""
+        for digest in hashes:
+            condition: dict[str, Any] = (
+                {
+                    "ConditionExpression": "lead_id = :lead",
+                    "ExpressionAttributeValues": _values({":lead": of_lead}),
+                }
+                if of_lead
+                else {}
+            )
+            try:
+                self._dynamodb().delete_item(
+                    TableName=self._guard_table, Key={"pk": {"S": f"contact#{digest}"}}, **condition
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    continue  # a later request of the person holds it: not this lead's
+                raise _unavailable("DeleteItem", error) from None
+            except BotoCoreError as error:
+                raise _unavailable("DeleteItem", error) from None
 
     def leads_of_person(self, email_hash: str | None, phone_hash: str | None) -> list[str]:
         """Ids of the leads whose keyed email or phone hash is one of these (erasure by person).

@@ -18,6 +18,16 @@ const STATUSES = {
   quarantined: "Quarantined",
   erased: "Erased",
 };
+// Why intake held a request back (the spam test it failed); an unknown reason shows as sent.
+const QUARANTINE_REASONS = {
+  honeypot: "A field hidden from people was filled in (a common sign of a bot).",
+  altcha_missing: "It came without the form's proof-of-work check.",
+  altcha_invalid: "The form's proof-of-work check was not valid.",
+  altcha_expired: "The form's proof-of-work check had expired.",
+  altcha_replayed: "The form's proof-of-work check had been used before.",
+  no_javascript: "It was sent without JavaScript, so the proof-of-work check could not run.",
+};
+const quarantineReason = (reason) => QUARANTINE_REASONS[reason] || `Spam test failed: ${reason || "unknown"}.`;
 const CONTACT = { email: "Email", phone: "Phone call", text: "Text message" };
 const TIMES = { morning: "Morning", afternoon: "Afternoon", evening: "Evening", any: "Any time" };
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
@@ -185,7 +195,7 @@ async function signedOut(message) {
 
 $("sign-out").addEventListener("click", () => signedOut("You are signed out."));
 
-/* ---------- Routing: #list, #lead=<id> ---------- */
+/* ---------- Routing: #list, #quarantine, #lead=<id> ---------- */
 
 async function route() {
   if (!cognito.currentUser()) {
@@ -197,7 +207,11 @@ async function route() {
   try {
     say("page-error", "");
     if (match) await openLead(match[1]);
-    else await openList();
+    else if (window.location.hash === "#quarantine") {
+      // The daily digest links here: the quarantine view.
+      $("status-filter").value = "quarantined";
+      await openList();
+    } else await openList();
   } catch (error) {
     if (error.message !== "signed out") say("page-error", "The console could not reach the server. Please try again.");
   }
@@ -247,6 +261,8 @@ function leadCard(lead) {
     TIMES[lead.preferred_time] || "",
   ].filter(Boolean);
   item.append(element("p", facts.join(" · "), "lead-meta"));
+  if (lead.status === "quarantined") item.append(element("p", quarantineReason(lead.quarantine_reason), "lead-meta"));
+  if (lead.repeat_of) item.append(element("p", "Repeat: the same email or phone sent a request in the last 7 days.", "lead-meta repeat"));
   return item;
 }
 
@@ -304,6 +320,16 @@ function renderLead(lead) {
   if (lead.source && lead.source.page) fact(facts, "Sent from", lead.source.page);
   const steps = (lead.notification && lead.notification.steps) || {};
   fact(facts, "Staff email sent", steps.staff_email ? when(steps.staff_email) : "Not yet");
+  if (lead.repeat_of) {
+    // An earlier request from the same email or phone: whoever calls back sees both.
+    const link = element("a", "an earlier request (same email or phone, within 7 days)");
+    link.href = `#lead=${encodeURIComponent(lead.repeat_of)}`;
+    const value = element("dd");
+    value.append("Repeat of ", link);
+    facts.append(element("dt", "Repeat"), value);
+  }
+  $("quarantine-panel").hidden = lead.status !== "quarantined";
+  $("quarantine-reason").textContent = lead.status === "quarantined" ? quarantineReason(lead.quarantine_reason) : "";
 
   // Only the moves the clinic's workflow allows from here (the API says which).
   const select = $("work-status");
@@ -365,6 +391,24 @@ $("work-form").addEventListener("submit", async (event) => {
     renderLead(shownLead.detail);
     if (isAdmin()) await loadAudit(lead.id);
     say("lead-result", "Saved.");
+    return;
+  }
+  const message = await problem(response);
+  if (response.status === 412) await openLead(lead.id);
+  say("lead-result", message);
+});
+
+$("release-lead").addEventListener("click", async () => {
+  const lead = shownLead.detail;
+  const response = await api(`leads/${encodeURIComponent(lead.id)}/release`, {
+    method: "POST",
+    headers: { "If-Match": shownLead.etag },
+  });
+  if (response.ok) {
+    shownLead = { detail: await response.json(), etag: response.headers.get("ETag") };
+    renderLead(shownLead.detail);
+    if (isAdmin()) await loadAudit(lead.id);
+    say("lead-result", "Released: it is in the inbox as new, and staff will be emailed about it once.");
     return;
   }
   const message = await problem(response);
