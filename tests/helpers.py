@@ -1,4 +1,5 @@
-"""Builders the tests share: API Gateway events, Lambda contexts, article files."""
+"""Builders the tests share: API Gateway events, Lambda contexts, article files, solved
+proof-of-work challenges."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import base64
 import copy
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+from clinic_infra.proof_of_work import solve
 
 EVENTS = Path(__file__).parent / "events"
 _BASE_EVENT = json.loads((EVENTS / "http_api_request.json").read_text())
@@ -119,3 +123,14 @@ def write_content(
     for slug, text in articles.items():
         (root / "articles" / f"{slug}.md").write_text(text)
     return root
+
+
+def solved_altcha(fetch_challenge: Callable[[], dict[str, Any]]) -> str:
+    """The `altcha` field a browser's widget would send: a fresh challenge (from
+    `fetch_challenge`, which asks the API) solved with the `altcha` library."""
+    return solve(fetch_challenge())
+
+
+def challenge_event() -> dict[str, Any]:
+    """GET /consultations/challenge, as API Gateway sends it."""
+    return http_event("GET", "/consultations/challenge")

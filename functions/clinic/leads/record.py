@@ -19,6 +19,10 @@ sent:
   each step it sends as `notification_<step>_at`;
 - NOTIFIED: `notified_at` is set, and `notify_state` and the claim are removed, so the lead
   leaves the index.
+
+A quarantined lead (status "quarantined", with its `quarantine_reason`) is stored without
+`notify_state`: it is not pending, and the notifier refuses to claim it. Releasing it (status
+"new" and `notify_state` "pending") puts it in the index, where the sweeper finds it.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ CLAIMED_UNTIL = "notification_claimed_until"
 NOTIFIED_AT = "notified_at"
 _MARK = re.compile(r"^notification_(?P<step>[a-z][a-z0-9_]*)_at$")
 
+QUARANTINE_REASON = "quarantine_reason"
 REFERENCE = "reference"  # the short code staff and the patient read out (the staff inbox reads it too)
 
 # A reference: 8 characters of Crockford's base32 (no I, L, O or U, so nothing reads as
@@ -87,6 +92,17 @@ class LeadStatus(StrEnum):
     SPAM = "spam"
     QUARANTINED = "quarantined"
     ERASED = "erased"
+
+
+class QuarantineReason(StrEnum):
+    """Why a valid request was quarantined (stored, answered as a success, not notified): the
+    spam test it failed. The first that applies, in this order."""
+
+    HONEYPOT = "honeypot"  # the field hidden from people was filled in
+    PROOF_OF_WORK_MISSING = "proof_of_work_missing"  # no `altcha` (a script; a form without JavaScript)
+    PROOF_OF_WORK_INVALID = "proof_of_work_invalid"  # not a solution to a challenge this API signed
+    PROOF_OF_WORK_EXPIRED = "proof_of_work_expired"  # the challenge's expiry had passed
+    PROOF_OF_WORK_REPLAYED = "proof_of_work_replayed"  # a solution already used by another request
 
 
 OPEN_STATUSES = frozenset({LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.SCHEDULED})
@@ -254,6 +270,7 @@ class StoredLead(BaseModel):
     created_at: StoredTime
     reference: str | None = Field(default=None, pattern=_REFERENCE.pattern)  # None: stored before references
     status: LeadStatus = LeadStatus.NEW
+    quarantine_reason: QuarantineReason | None = None  # why it was quarantined (kept after a release)
     name: str
     email: str | None = None
     phone: str | None = None  # E.164
@@ -289,6 +306,11 @@ class StoredLead(BaseModel):
         )
 
     @property
+    def awaits_notification(self) -> bool:
+        """Staff are still to be told: not yet notified, and not quarantined."""
+        return self.notified_at is None and self.status is not LeadStatus.QUARANTINED
+
+    @property
     def notification_state(self) -> NotificationState:
         if self.notified_at is not None:
             return NotificationState.NOTIFIED
@@ -304,6 +326,7 @@ class StoredLead(BaseModel):
             CREATED_AT: format_time(self.created_at),
             REFERENCE: self.reference,
             "status": self.status.value,
+            QUARANTINE_REASON: self.quarantine_reason.value if self.quarantine_reason else None,
             "name": self.name,
             "email": self.email,
             "phone": self.phone,
@@ -324,7 +347,7 @@ class StoredLead(BaseModel):
             ASSIGNEE: self.assignee,
             VERSION: self.version or None,
             EXPIRES_AT: self.expires_at,
-            NOTIFY_STATE: NOTIFY_PENDING if self.notified_at is None else None,
+            NOTIFY_STATE: NOTIFY_PENDING if self.awaits_notification else None,
             CLAIMED_UNTIL: self.claimed_until,
             **{mark_attribute(step): format_time(sent) for step, sent in self.steps_sent.items()},
             NOTIFIED_AT: format_time(self.notified_at) if self.notified_at else None,

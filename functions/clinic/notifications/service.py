@@ -27,7 +27,7 @@ from clinic.leads.record import StoredLead
 from clinic.notifications import messages
 from clinic.notifications.messages import ClinicDetails
 from clinic.notifications.models import CONFIRMATION, STAFF_EMAIL, TOPIC, DetailLevel
-from clinic.notifications.store import AlreadyNotified, LeadBusy, LeadGone, NotificationStore
+from clinic.notifications.store import AlreadyNotified, LeadBusy, LeadGone, LeadQuarantined, NotificationStore
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -60,6 +60,7 @@ class Outcome(Enum):
     SENT = "sent"
     ALREADY_NOTIFIED = "already_notified"
     GONE = "gone"
+    QUARANTINED = "quarantined"
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,9 @@ class LeadNotifier:
         except LeadGone:
             logger.warning("Lead no longer exists; nothing sent", extra={"lead_id": lead_id})
             return Outcome.GONE
+        except LeadQuarantined:
+            logger.info("Lead is quarantined; nothing sent", extra={"lead_id": lead_id})
+            return Outcome.QUARANTINED
         try:
             lead = StoredLead.from_item(item)  # a damaged item fails here, and is released too
             for step in self._steps(lead):

@@ -50,6 +50,10 @@ class LeadGone(Exception):
     """The lead no longer exists (expired by TTL, or erased)."""
 
 
+class LeadQuarantined(Exception):
+    """The lead failed a spam test: staff are not told unless they release it."""
+
+
 class AlreadyNotified(Exception):
     """Staff were already told about this lead."""
 
@@ -83,7 +87,9 @@ class NotificationStore:
 
     def claim(self, lead_id: str, now: int, lease_until: int) -> dict[str, Any]:
         """Hold the lead until `lease_until` and read it (the item's values), in one conditional update.
-        An erased lead is gone: nobody is told about it, whoever asks (the stream or the sweeper)."""
+        An erased lead is gone: nobody is told about it, whoever asks (the stream or the sweeper).
+        A quarantined lead reaches the stream too (its records carry keys only, so the stream's
+        filter cannot tell it apart): it is refused here."""
         try:
             response = self._dynamodb().update_item(
                 TableName=self._table,
@@ -92,11 +98,16 @@ class NotificationStore:
                 ConditionExpression=(
                     f"attribute_exists({KEY}) AND attribute_not_exists({NOTIFIED_AT}) AND "
                     f"(attribute_not_exists({CLAIMED_UNTIL}) OR {CLAIMED_UNTIL} < :now) AND "
-                    "#status <> :erased"
+                    "NOT #status IN (:erased, :quarantined)"
                 ),
                 ExpressionAttributeNames={"#status": STATUS},
                 ExpressionAttributeValues=_values(
-                    {":lease": lease_until, ":now": now, ":erased": LeadStatus.ERASED.value}
+                    {
+                        ":lease": lease_until,
+                        ":now": now,
+                        ":erased": LeadStatus.ERASED.value,
+                        ":quarantined": LeadStatus.QUARANTINED.value,
+                    }
                 ),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -109,6 +120,8 @@ class NotificationStore:
                 raise LeadGone(lead_id) from None
             if NOTIFIED_AT in old:
                 raise AlreadyNotified(lead_id) from None
+            if old.get(STATUS, {}).get("S") == LeadStatus.QUARANTINED:
+                raise LeadQuarantined(lead_id) from None
             raise LeadBusy(lead_id) from None
         return _plain(response["Attributes"])
 
