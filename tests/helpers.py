@@ -131,6 +131,18 @@ def solved_altcha(fetch_challenge: Callable[[], dict[str, Any]]) -> str:
     return solve(fetch_challenge())
 
 
+def altcha_from_api(api_url: str) -> str:
+    """`solved_altcha` against a running API (the local stack): GET {api_url}/consultations/challenge."""
+    import urllib.request
+
+    def fetch() -> dict[str, Any]:
+        url = f"{api_url}/consultations/challenge"
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the local API
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    return solved_altcha(fetch)
+
+
 def challenge_event() -> dict[str, Any]:
     """GET /consultations/challenge, as API Gateway sends it."""
     return http_event("GET", "/consultations/challenge")
