@@ -34,7 +34,7 @@ import boto3
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from bench import baselines
+from bench import baselines, proof_of_work
 from bench.bill import Invocations, LineItem, Stack, cpu_scaled_ms, load_toml, monthly_bill, monthly_usage
 from bench.cold import LambdaContext as Context
 
@@ -65,6 +65,7 @@ ENVIRONMENT = {
     "LEADS_TABLE": "bench-leads",
     "GUARD_TABLE": "bench-guard",
     "CLIENT_HASH_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench",
+    "CHALLENGE_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-challenge",
     "RATE_LIMIT_PER_WINDOW": "10000",
     "CONSENT_VERSION": "bench",
     "THANK_YOU_URL": "https://www.example-clinic.com/thank-you/",
@@ -75,6 +76,7 @@ ENVIRONMENT = {
     "CLINIC_NAME": "Bench Clinic",
     "CLINIC_CONTACT_LINE": "call us.",
     "SES_CONFIGURATION_SET": "bench-tls-required",
+    "STAFF_CONSOLE_URL": "https://api.example-clinic.com/staff",  # the notifier's link to the lead
 }
 CONSULTATION = {
     "name": "Bench Patient",
@@ -85,6 +87,10 @@ CONSULTATION = {
     "message": "A message of ordinary length for a consultation request.",
     "consent": True,
 }
+# Solved as the widget would, with the secret Stubber answers: each POST pays the server's check
+# (Stubber's writes never refuse it as used, so the one solution serves every call).
+SECRET = "bench-secret"  # noqa: S105  # nosec B105: what Stubber answers, not a credential
+CONSULTATION["altcha"] = proof_of_work.solved(SECRET)
 
 
 # ---------------------------------------------------------------- (a) cold imports
@@ -305,7 +311,8 @@ def _stub_requests(aws: StubbedAws, route: Route, objects: dict[str, bytes], req
     if route.reads:
         stub_content(aws, objects, list(route.reads) * requests)
     else:
-        aws.stub("secretsmanager", "get_secret_value", {"SecretString": "bench-secret", "Name": "bench"})
+        # The client-hash key and the challenge key, each read once per container.
+        aws.stub("secretsmanager", "get_secret_value", {"SecretString": SECRET, "Name": "bench"}, times=2)
         aws.stub("dynamodb", "transact_write_items", {}, times=requests)
 
 
@@ -737,6 +744,31 @@ def report_latency(routes: list[RouteFigures], calls: int) -> bool:
     return all(figures.ratio_p99 <= BUDGET_P99 for figures in routes)
 
 
+def report_proof_of_work(calls: int, solves: int) -> None:
+    costs = proof_of_work.server_costs(SECRET, calls)
+    policy = proof_of_work.default_policy()
+    print(
+        f"\n(b2) Proof of work at the template's default difficulty (ChallengeCost {policy.cost}, "
+        f"ChallengeMaxNumber {policy.max_number})"
+    )
+    print("    Server, ms per call (included in POST /consultations above; the key cached):")
+    for name, label in (("verify", "check a solution"), ("issue", "issue a challenge (GET)")):
+        figures = costs[name]
+        print(f"      {label:<28} p50 {figures['p50']:7.3f}   p99 {figures['p99']:7.3f}")
+    RESULTS["proof_of_work_server_ms"] = costs
+    try:
+        widget = proof_of_work.widget_solve_ms(SECRET, solves)
+    except Exception as error:  # no Chromium here: the server's figures still stand
+        print(f"    Widget in Chromium: not measured ({type(error).__name__}: {error})")
+        return
+    print(
+        f"    Widget in Chromium, CPU throttled {widget['throttle']}x, fetch and solve, {solves} runs: "
+        f"p50 {widget['p50']:.0f} ms, p99 {widget['p99']:.0f} ms, max {widget['max']:.0f} ms"
+    )
+    print("      (it starts when the form gets focus, so a patient rarely waits for it at all)")
+    RESULTS["proof_of_work_widget_ms"] = widget
+
+
 def report_calls(routes: list[RouteFigures], objects: dict[str, bytes]) -> tuple[bool, bool]:
     print("\n(c) AWS calls per request (uncached; from a warm cache, article reads make none)")
     for figures in routes:
@@ -850,6 +882,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=10_000, help="warm calls per route and handler")
     parser.add_argument("--import-runs", type=int, default=15, help="processes per module for cold imports")
+    parser.add_argument("--widget-runs", type=int, default=30, help="widget solves in Chromium")
     parser.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json", help="write figures here")
     args = parser.parse_args(argv)
     os.environ.update(ENVIRONMENT)
@@ -864,6 +897,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # the handlers' log lines
         routes = [measure_route(route, objects, args.calls) for route in ROUTES]
     latency_ok = report_latency(routes, args.calls)
+    report_proof_of_work(min(args.calls, 5000), args.widget_runs)
     cache_ok, one_read_ok = report_calls(routes, objects)
     report_costs(routes)
     report_bill(objects)

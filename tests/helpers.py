@@ -1,4 +1,5 @@
-"""Builders the tests share: API Gateway events, Lambda contexts, article files."""
+"""Builders the tests share: API Gateway events, Lambda contexts, article files, solved
+proof-of-work challenges."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import base64
 import copy
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+from clinic_infra.proof_of_work import solve
 
 EVENTS = Path(__file__).parent / "events"
 _BASE_EVENT = json.loads((EVENTS / "http_api_request.json").read_text())
@@ -119,3 +123,26 @@ def write_content(
     for slug, text in articles.items():
         (root / "articles" / f"{slug}.md").write_text(text)
     return root
+
+
+def solved_altcha(fetch_challenge: Callable[[], dict[str, Any]]) -> str:
+    """The `altcha` field a browser's widget would send: a fresh challenge (from
+    `fetch_challenge`, which asks the API) solved with the `altcha` library."""
+    return solve(fetch_challenge())
+
+
+def altcha_from_api(api_url: str) -> str:
+    """`solved_altcha` against a running API (the local stack): GET {api_url}/consultations/challenge."""
+    import urllib.request
+
+    def fetch() -> dict[str, Any]:
+        url = f"{api_url}/consultations/challenge"
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the local API
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    return solved_altcha(fetch)
+
+
+def challenge_event() -> dict[str, Any]:
+    """GET /consultations/challenge, as API Gateway sends it."""
+    return http_event("GET", "/consultations/challenge")

@@ -134,6 +134,21 @@ def _consultation_body(components: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _challenge_operation(paths: dict[str, Any]) -> None:
+    """The challenge route takes no input (so Powertools' 422 cannot happen) and is never cached
+    (each form view solves its own challenge), unlike the articles' GETs."""
+    operation = paths["/consultations/challenge"]["get"]
+    operation["responses"].pop("422", None)
+    operation["description"] = (
+        "A fresh proof-of-work challenge (ALTCHA PoW v2, as the `altcha` library creates it) for "
+        "the consultation form's widget, which solves it and sends the solution with the form as "
+        "`altcha`. A solution is accepted once, until the challenge's `expiresAt`."
+    )
+    operation["responses"]["200"]["headers"] = {
+        "Cache-Control": {"description": "no-store: never cached or shared", "schema": {"type": "string"}}
+    }
+
+
 def _query_parameters(model: Any, components: dict[str, Any]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(schema.pop("$defs", {}))  # an enum a parameter names (LeadStatus)
@@ -233,6 +248,7 @@ def build_document() -> dict[str, Any]:
     for path, operations in paths.items():
         for method, operation in operations.items():
             _polish_responses(path, method, operation)
+    _challenge_operation(paths)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": version("clinic-backend"), "description": DESCRIPTION},

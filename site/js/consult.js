@@ -3,7 +3,10 @@
  *
  * Without JavaScript the form is a plain post to {apiBase}/consultations. With it, this
  * script checks the fields first (gently: the API is the authority), then sends JSON with
- * one Idempotency-Key per page view, so a double click or a retry stores one request.
+ * one Idempotency-Key per page view, so a double click or a retry stores one request, and
+ * the ALTCHA widget's proof of work (its challenge from {apiBase}/consultations/challenge)
+ * as `altcha`. If the widget cannot solve it, the request is sent without: the clinic still
+ * receives it, for staff to review first.
  *
  * API: POST /consultations -> 201 {"id", "reference", "status"}; 422 lists field problems; 429 and 503
  * carry Retry-After (seconds). Server messages are shown exactly as sent.
@@ -59,6 +62,7 @@ const summary = $("form-errors");
 const summaryList = $("form-errors-list");
 const success = $("form-success");
 const textarea = $("message");
+const widget = document.querySelector("altcha-widget");
 const pageTitle = document.title;
 
 // One key for this page view: every submit of it (a double click, a retry) sends the same.
@@ -105,8 +109,41 @@ function readSource() {
   return source;
 }
 
+/* ---------- Proof of work (the vendored ALTCHA widget) ---------- */
+
+const POW_TIMEOUT_MS = 20000;
+
+/** Resolves when the widget leaves the "verifying" state (or after POW_TIMEOUT_MS). */
+function settled() {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, POW_TIMEOUT_MS);
+    widget.addEventListener("statechange", function listen(event) {
+      if (event.detail && event.detail.state === "verifying") return;
+      clearTimeout(timer);
+      widget.removeEventListener("statechange", listen);
+      resolve();
+    });
+  });
+}
+
+/** The widget's solution (its base64 payload), solving now if it has not yet; "" if it cannot. */
+async function proofOfWork() {
+  if (!widget || typeof widget.verify !== "function") return ""; // the widget did not load
+  try {
+    if (widget.getState() === "verifying") await settled();
+    if (widget.getState() !== "verified") {
+      widget.reset(); // an expired or failed challenge: fetch a new one
+      const result = await widget.verify();
+      if (result && result.payload) return String(result.payload);
+    }
+    return String(new FormData(form).get("altcha") || "");
+  } catch {
+    return "";
+  }
+}
+
 /** The JSON body: empty optional fields left out, concerns as a list, consent as true. */
-function requestBody(values) {
+function requestBody(values, altcha) {
   const body = { name: values.name };
   if (values.email) body.email = values.email;
   if (values.phone) body.phone = values.phone;
@@ -116,6 +153,7 @@ function requestBody(values) {
   if (values.message) body.message = values.message;
   body.consent = values.consent === true;
   if (values.website) body.website = values.website; // the honeypot: only bots fill it in
+  if (altcha) body.altcha = altcha;
   const source = readSource();
   if (Object.keys(source).length > 0) body.source = source;
   return body;
@@ -277,14 +315,14 @@ function showSuccess(reference) {
   success.focus();
 }
 
-async function send(values) {
+async function send(values, altcha) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
   try {
     return await fetch(apiUrl("/consultations"), {
       method: "POST",
       headers: { "content-type": "application/json", "Idempotency-Key": idempotencyKey },
-      body: JSON.stringify(requestBody(values)),
+      body: JSON.stringify(requestBody(values, altcha)),
       signal: controller.signal,
     });
   } finally {
@@ -308,7 +346,7 @@ async function onSubmit(event) {
 
   let response;
   try {
-    response = await send(values);
+    response = await send(values, await proofOfWork());
   } catch {
     setSending(false);
     showProblems([], [
@@ -374,6 +412,8 @@ function updateCount({ announce = true } = {}) {
 
 function start() {
   if (!form || !submitButton || !formStatus || !summary || !summaryList || !success) return;
+  // Set before the widget's script defines the element (this module runs first).
+  if (widget) widget.setAttribute("challenge", apiUrl("/consultations/challenge"));
   fillSource();
   form.addEventListener("submit", onSubmit);
   summary.addEventListener("click", onSummaryClick);

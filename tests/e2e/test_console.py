@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from clinic_infra.local.stack import LocalStack
 from clinic_infra.staff_users import totp_code
 from tests.e2e.page_problems import PageProblems
+from tests.helpers import altcha_from_api
 
 ADMIN = "admin@clinic.test"
 STAFF = "staff@clinic.test"
@@ -53,7 +54,13 @@ def _password(stack: LocalStack, username: str) -> str:
 
 def _submit_lead(stack: LocalStack, name: str) -> dict[str, str]:
     body = json.dumps(
-        {"name": name, "email": "console.patient@example.org", "concerns": ["ptsd"], "consent": True}
+        {
+            "name": name,
+            "email": "console.patient@example.org",
+            "concerns": ["ptsd"],
+            "consent": True,
+            "altcha": altcha_from_api(stack.api_url),  # solved, as the site's widget does: a new lead
+        }
     ).encode()
     request = urllib.request.Request(  # noqa: S310 - the local API
         f"{stack.api_url}/consultations", data=body, headers={"content-type": "application/json"}

@@ -16,6 +16,7 @@ import pytest
 from clinic_infra.cli import build_parser
 from clinic_infra.local.stack import DevConfig, LocalStack, dev_config
 from tests.e2e.conftest import free_port
+from tests.helpers import altcha_from_api
 
 
 @dataclass
@@ -25,7 +26,8 @@ class LoggedStack:
     log_file: Path
 
     def post_consultation(self, key: str) -> int:
-        body = json.dumps({"name": "Log Patient", "email": "log@example.org", "consent": True}).encode()
+        fields = {"name": "Log Patient", "email": "log@example.org", "consent": True}
+        body = json.dumps({**fields, "altcha": altcha_from_api(self.stack.api_url)}).encode()  # a new lead
         request = urllib.request.Request(  # noqa: S310 - local URL
             f"{self.stack.api_url}/consultations",
             data=body,

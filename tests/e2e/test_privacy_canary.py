@@ -23,6 +23,7 @@ import pytest
 
 from clinic_infra.local.calls import PATIENT_ADDRESS
 from clinic_infra.local.stack import LocalStack
+from tests.helpers import altcha_from_api
 from tests.staff import sign_in
 
 # The patients' own address: Linux answers the whole of 127.0.0.0/8 on loopback, so the
@@ -141,13 +142,16 @@ def traced(local_stack: LocalStack, topic_queue: str) -> dict[str, Any]:
     """Submit through every path, let the notifier and the sweeper run, collect what came out."""
     answers: list[str] = []
     invalid = {**SUBMISSION, "email": CANARIES["email"] + "@x", "consent": 1}
-    status, body = _post(local_stack, json.dumps(SUBMISSION).encode(), "application/json", key="zqx-key-1")
+    solved = {**SUBMISSION, "altcha": altcha_from_api(local_stack.api_url)}  # notified, as from the site
+    status, body = _post(local_stack, json.dumps(solved).encode(), "application/json", key="zqx-key-1")
     assert status == 201
     lead_id = json.loads(body)["id"]
     reference = json.loads(body)["reference"]
     answers.append(body)
     for attempt in (
-        (json.dumps(SUBMISSION).encode(), "application/json", "zqx-key-1"),  # replay
+        (json.dumps(solved).encode(), "application/json", "zqx-key-1"),  # replay
+        (json.dumps(solved).encode(), "application/json", None),  # a used solution: quarantined
+        (json.dumps(SUBMISSION).encode(), "application/json", None),  # no solution: quarantined
         (json.dumps({**SUBMISSION, "message": "other"}).encode(), "application/json", "zqx-key-1"),  # 409
         (json.dumps(invalid).encode(), "application/json", None),  # 422
         (urlencode({"name": CANARIES["name"], "message": CANARIES["message"]}).encode(),

@@ -125,16 +125,19 @@ def test_consultations_function_writes_only_its_tables(translated: dict[str, Any
     statements = _by_sid(translated, "ConsultationsFunctionRole")
     assert set(statements) == BASICS | {
         "PutNewLeads",
-        "CountRequestsAndClaimIdempotencyKeys",
-        "ReadClientHashKey",
+        "CountRequestsAndClaimIdempotencyKeysAndSolutions",
+        "ReadClientHashAndChallengeKeys",
         "DecryptThroughDynamoDBAndSecretsManager",
     }
     assert statements["PutNewLeads"]["Action"] == "dynamodb:PutItem"
     assert statements["PutNewLeads"]["Resource"] == {"Fn::GetAtt": ["LeadsTable", "Arn"]}
-    guard = statements["CountRequestsAndClaimIdempotencyKeys"]
+    guard = statements["CountRequestsAndClaimIdempotencyKeysAndSolutions"]
     assert sorted(guard["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     assert guard["Resource"] == {"Fn::GetAtt": ["GuardTable", "Arn"]}
-    assert statements["ReadClientHashKey"]["Resource"] == {"Ref": "ClientHashSecret"}
+    assert statements["ReadClientHashAndChallengeKeys"]["Resource"] == [
+        {"Ref": "ClientHashSecret"},
+        {"Ref": "ChallengeSecret"},
+    ]
     kms = statements["DecryptThroughDynamoDBAndSecretsManager"]
     assert kms["Action"] == "kms:Decrypt"  # neither service encrypts or makes keys as the caller
     assert kms["Resource"] == {"Fn::GetAtt": ["DataKey", "Arn"]}

@@ -72,7 +72,8 @@ def test_no_content_answers_document_no_body() -> None:
 def test_every_read_route_is_documented_for_head_as_get_without_bodies() -> None:
     paths = build_document()["paths"]
     for path, operations in paths.items():
-        if "get" not in operations or path.startswith("/staff"):  # link checkers and CDNs read articles
+        # Link checkers and CDNs read articles; the staff routes and the widget's challenge are not theirs.
+        if "get" not in operations or path.startswith("/staff") or path == "/consultations/challenge":
             continue
         get, head = operations["get"], operations.get("head")
         assert head is not None, f"HEAD {path} is not documented"
@@ -113,3 +114,17 @@ def test_document_is_valid_json_with_no_dangling_references() -> None:
         assert reference in document["components"]["schemas"], reference
     # A model's own $defs mean nothing outside it: every reference is to the components.
     assert '"#/$defs/' not in text
+
+
+def test_challenge_route_and_the_altcha_field_are_documented() -> None:
+    document = build_document()
+    operation = document["paths"]["/consultations/challenge"]["get"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ProofOfWorkChallenge"
+    }
+    assert "no-store" in operation["responses"]["200"]["headers"]["Cache-Control"]["description"]
+    assert set(operation["responses"]) == {"200", "500", "503"}
+    challenge = document["components"]["schemas"]["ProofOfWorkChallenge"]
+    assert set(challenge["required"]) == {"parameters", "signature"}
+    field = document["components"]["schemas"]["ConsultationRequest"]["properties"]["altcha"]
+    assert "GET /consultations/challenge" in field["description"]

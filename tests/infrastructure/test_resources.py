@@ -97,13 +97,15 @@ def test_http_api_stage_is_throttled_and_access_logged_without_client_addresses(
 def test_article_routes_are_explicit(translated: dict[str, Any]) -> None:
     paths = translated["Resources"]["HttpApi"]["Properties"]["Body"]["paths"]
     public = {path: methods for path, methods in paths.items() if not path.startswith("/staff")}
-    assert {path: sorted(methods) for path, methods in public.items() if path != "/consultations"} == {
+    consultations = ("/consultations", "/consultations/challenge")
+    assert {path: sorted(methods) for path, methods in public.items() if path not in consultations} == {
         "/articles": ["get", "head"],
         "/articles/{slug}": ["get", "head"],
         "/tags": ["get", "head"],
         "/feed.json": ["get", "head"],
         "/sitemap.xml": ["get", "head"],
     }
+    assert sorted(public["/consultations/challenge"]) == ["get"]
 
 
 def test_every_staff_route_carries_the_jwt_authorizer_and_no_public_route_does(
@@ -206,10 +208,15 @@ def test_consultations_function_has_a_concurrency_ceiling_parameter(template: di
     }
     assert props["Events"]["CreateConsultation"]["Properties"]["Path"] == "/consultations"
     assert props["Events"]["CreateConsultation"]["Properties"]["Method"] == "POST"
+    assert props["Events"]["CreateChallenge"]["Properties"]["Path"] == "/consultations/challenge"
+    assert props["Events"]["CreateChallenge"]["Properties"]["Method"] == "GET"
 
 
-def test_client_hash_key_is_generated_at_deploy_and_never_in_the_template(template: dict[str, Any]) -> None:
-    secret = template["Resources"]["ClientHashSecret"]["Properties"]
+@pytest.mark.parametrize("name", ["ClientHashSecret", "ChallengeSecret"])
+def test_hmac_keys_are_generated_at_deploy_and_never_in_the_template(
+    template: dict[str, Any], name: str
+) -> None:
+    secret = template["Resources"][name]["Properties"]
     assert "SecretString" not in secret
     assert secret["GenerateSecretString"]["PasswordLength"] >= 32
     assert secret["KmsKeyId"] == {"Ref": "DataKey"}

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from clinic_infra.template import StackTemplate
-from tests.helpers import FakeLambdaContext, http_event
+from tests.helpers import FakeLambdaContext, challenge_event, http_event, solved_altcha
 from tests.staff import StaffUser, add_staff_user, authorizer_context
 
 Hooks = Callable[..., None]
@@ -55,6 +55,11 @@ def load_handler(
 
 def invoke(module: Any, event: dict[str, Any]) -> dict[str, Any]:
     return module.lambda_handler(event, FakeLambdaContext())  # type: ignore[no-any-return]
+
+
+def altcha_from(consultations: Any) -> str:
+    """A solution to a challenge the consultations handler issued (GET /consultations/challenge)."""
+    return solved_altcha(lambda: json.loads(invoke(consultations, challenge_event())["body"]))
 
 
 def stream_records(stack: StackTemplate) -> list[dict[str, Any]]:

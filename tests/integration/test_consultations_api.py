@@ -19,13 +19,14 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 from clinic.consultations.models import ConsultationRequest
+from clinic.consultations.proof_of_work import ChallengeIssuer, ChallengePolicy, ProofOfWork
 from clinic.consultations.service import ConsultationService, SubmissionPolicy
 from clinic.consultations.store import LeadStore
 from clinic.leads.record import StoredLead
 from clinic_infra.template import StackTemplate
 from tests import faults
 from tests.helpers import http_event
-from tests.integration.conftest import Hooks, invoke, load_handler
+from tests.integration.conftest import Hooks, altcha_from, invoke, load_handler
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 REFERENCE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
@@ -41,6 +42,7 @@ VALID: dict[str, Any] = {
     "source": {"page": "/articles/ketamine-for-treatment-resistant-depression/", "utm_source": "newsletter"},
 }
 _deserializer = TypeDeserializer()
+PASSED = ProofOfWork()  # what the spam tests give a request that passes them (no solution to record)
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
@@ -100,17 +102,21 @@ def _service(
         consent_version="v1",
         idempotency_seconds=86400,
     )
-    return ConsultationService(
-        LeadStore(stack.refs["LeadsTable"], stack.refs["GuardTable"]), policy, lambda: b"secret", clock
+    challenges = ChallengeIssuer(
+        lambda: b"challenge", ChallengePolicy(cost=10, max_number=100, expiry_seconds=60)
     )
+    store = LeadStore(stack.refs["LeadsTable"], stack.refs["GuardTable"])
+    return ConsultationService(store, policy, lambda: b"secret", challenges, clock)
 
 
 # ---------------------------------------------------------------- success
 
 
-def test_valid_request_is_stored_once_with_what_the_service_adds(post: Post, stack: StackTemplate) -> None:
+def test_valid_request_is_stored_once_with_what_the_service_adds(
+    post: Post, handler: Any, stack: StackTemplate
+) -> None:
     before = datetime.now(UTC)
-    response = post(VALID)
+    response = post({**VALID, "altcha": altcha_from(handler)})
     body = _json(response)
     assert response["statusCode"] == 201
     assert body["status"] == "received"
@@ -131,6 +137,9 @@ def test_valid_request_is_stored_once_with_what_the_service_adds(post: Post, sta
     retention = int(lead["expires_at"]) - before.timestamp()
     assert 365 * 86400 - 5 < retention < 365 * 86400 + 5
     assert "website" not in lead
+    assert "altcha" not in lead  # the solution is recorded as used in the guard table, not kept
+    assert "quarantine_reason" not in lead
+    assert lead["notify_state"] == "pending"
 
 
 def test_a_patient_who_gave_both_channels_without_choosing_is_stored_with_no_preference(
@@ -277,16 +286,18 @@ def test_bad_idempotency_key_is_422(post: Post, stack: StackTemplate) -> None:
 # ---------------------------------------------------------------- spam and abuse
 
 
-def test_filled_honeypot_looks_like_success_and_stores_nothing(
-    post: Post, stack: StackTemplate, capsys: pytest.CaptureFixture[str]
+def test_filled_honeypot_looks_like_success_and_is_quarantined_not_dropped(
+    post: Post, handler: Any, stack: StackTemplate, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    response = post({**VALID, "website": "http://cheap-pills.example"})
+    response = post({**VALID, "website": "http://cheap-pills.example", "altcha": altcha_from(handler)})
     assert response["statusCode"] == 201
-    assert ULID.match(_json(response)["id"])
-    assert REFERENCE.match(_json(response)["reference"])  # looks like any success
-    assert _leads(stack) == []
-    assert _scan(stack.refs["GuardTable"]) == []
-    assert '"LeadSpamDropped":[1.0]' in capsys.readouterr().out
+    assert set(_json(response)) == {"id", "reference", "status"}  # looks like any success
+    assert REFERENCE.match(_json(response)["reference"])
+    (lead,) = _leads(stack)
+    assert (lead["id"], lead["reference"]) == (_json(response)["id"], _json(response)["reference"])
+    assert (lead["status"], lead["quarantine_reason"]) == ("quarantined", "honeypot")
+    assert "notify_state" not in lead
+    assert '"LeadQuarantined":[1.0]' in capsys.readouterr().out
 
 
 def test_honeypot_on_an_invalid_request_gets_the_usual_422_and_stores_nothing(
@@ -299,11 +310,15 @@ def test_honeypot_on_an_invalid_request_gets_the_usual_422_and_stores_nothing(
 
 
 def test_honeypot_on_a_valid_plain_form_looks_like_success(post: Post, stack: StackTemplate) -> None:
+    honest = post("name=Ada&phone=4155552671&consent=true", content_type="application/x-www-form-urlencoded")
     response = post(
         "website=x&name=Bot&phone=4155552671&consent=true", content_type="application/x-www-form-urlencoded"
     )
     assert response["statusCode"] == 303
-    assert _leads(stack) == []
+    # The same thank-you page (only the reference in its fragment differs)
+    assert response["headers"]["Location"].split("#")[0] == honest["headers"]["Location"].split("#")[0]
+    reasons = {lead["name"]: lead.get("quarantine_reason") for lead in _leads(stack)}
+    assert reasons == {"Bot": "honeypot", "Ada": "proof_of_work_missing"}  # the default: no JavaScript
 
 
 def test_sixth_request_in_an_hour_is_rate_limited(
@@ -325,14 +340,14 @@ def test_rate_limit_window_opens_again_when_it_ends(stack: StackTemplate, aws: N
     now = [1_800_000_000.0]  # on a window boundary
     service = _service(stack, rate_limit=2, clock=lambda: now[0])
     request = ConsultationRequest.model_validate(VALID)
-    service.submit(request, idempotency_key=None, source_ip="203.0.113.9")
-    service.submit(request, idempotency_key=None, source_ip="203.0.113.9")
+    service.submit(request, idempotency_key=None, source_ip="203.0.113.9", spam_test=PASSED)
+    service.submit(request, idempotency_key=None, source_ip="203.0.113.9", spam_test=PASSED)
     now[0] += 3599
     with pytest.raises(Exception, match="Too many requests") as raised:
-        service.submit(request, idempotency_key=None, source_ip="203.0.113.9")
+        service.submit(request, idempotency_key=None, source_ip="203.0.113.9", spam_test=PASSED)
     assert raised.value.retry_after == 1  # type: ignore[attr-defined]
     now[0] += 1
-    assert service.submit(request, idempotency_key=None, source_ip="203.0.113.9").lead_id
+    assert service.submit(request, idempotency_key=None, source_ip="203.0.113.9", spam_test=PASSED).lead_id
 
 
 def test_rate_limit_and_idempotency_records_never_look_like_leads(post: Post, stack: StackTemplate) -> None:
@@ -376,9 +391,9 @@ def test_expired_key_can_be_used_again(stack: StackTemplate, aws: None) -> None:
     now = [1_800_000_000.0]
     service = _service(stack, rate_limit=5, clock=lambda: now[0])
     request = ConsultationRequest.model_validate(VALID)
-    first = service.submit(request, idempotency_key="k", source_ip="203.0.113.9")
+    first = service.submit(request, idempotency_key="k", source_ip="203.0.113.9", spam_test=PASSED)
     now[0] += 86400  # a day later the record has expired, even if TTL has not deleted it yet
-    second = service.submit(request, idempotency_key="k", source_ip="203.0.113.9")
+    second = service.submit(request, idempotency_key="k", source_ip="203.0.113.9", spam_test=PASSED)
     assert second.lead_id != first.lead_id
     assert not second.replayed
 
@@ -420,7 +435,9 @@ def test_two_racing_identical_requests_store_one_lead(stack: StackTemplate, boto
     results: dict[str, Any] = {}
 
     def submit(name: str) -> None:
-        results[name] = service.submit(request, idempotency_key="racing", source_ip="203.0.113.9")
+        results[name] = service.submit(
+            request, idempotency_key="racing", source_ip="203.0.113.9", spam_test=PASSED
+        )
 
     first = threading.Thread(target=submit, args=("first",), name="first")
     first.start()
@@ -523,7 +540,11 @@ def canaries() -> dict[str, str]:
 
 
 def test_no_patient_value_or_address_appears_in_any_log_line(
-    post: Post, canaries: dict[str, str], capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    post: Post,
+    handler: Any,
+    canaries: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level("DEBUG")
     submission = {
@@ -544,9 +565,14 @@ def test_no_patient_value_or_address_appears_in_any_log_line(
             "utm_content": canaries["utm"],
         },
     }
-    # Given every path a submission can take: stored, replayed, conflicting, invalid, spam, form
-    assert post(submission, key=canaries["key"], source_ip=canaries["ip"])["statusCode"] == 201
-    post(submission, key=canaries["key"], source_ip=canaries["ip"])
+    # Given every path a submission can take: stored, replayed, conflicting, invalid, spam
+    # (honeypot; no, a bad or a used solution), form
+    solved = {**submission, "altcha": altcha_from(handler)}
+    assert post(solved, key=canaries["key"], source_ip=canaries["ip"])["statusCode"] == 201
+    post(solved, key=canaries["key"], source_ip=canaries["ip"])
+    post(solved, source_ip=canaries["ip"])
+    post(submission, source_ip=canaries["ip"])
+    post({**submission, "altcha": canaries["message"]}, source_ip=canaries["ip"])
     post({**submission, "message": canaries["message"] + "2"}, key=canaries["key"], source_ip=canaries["ip"])
     post({**submission, "email": canaries["email"] + "@@", "consent": 1}, source_ip=canaries["ip"])
     post({**submission, "website": canaries["utm"]}, source_ip=canaries["ip"])
@@ -564,6 +590,7 @@ def test_no_patient_value_or_address_appears_in_any_log_line(
     captured = capsys.readouterr()
     logs = captured.out + captured.err + caplog.text
     assert "Lead stored" in logs  # the logs were captured
+    assert "Lead quarantined" in logs
     for canary in canaries.values():
         assert canary not in logs
         assert canary.lower() not in logs.lower()

@@ -15,7 +15,14 @@ import pytest
 from clinic_infra.template import StackTemplate
 from tests import faults
 from tests.helpers import http_event
-from tests.integration.conftest import Hooks, invoke, load_handler, notifier_event, stream_records
+from tests.integration.conftest import (
+    Hooks,
+    altcha_from,
+    invoke,
+    load_handler,
+    notifier_event,
+    stream_records,
+)
 
 LEAD = {
     "name": "Notify Patient",
@@ -70,7 +77,8 @@ def consultations(stack: StackTemplate, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def submit(consultations: Any, **changes: Any) -> str:
-    body = json.dumps({**LEAD, **changes})
+    """A request as the site's form sends it, proof of work solved: a lead staff are told of."""
+    body = json.dumps({**LEAD, "altcha": altcha_from(consultations), **changes})
     event = http_event("POST", "/consultations", headers={"content-type": "application/json"}, body=body)
     response = invoke(consultations, event)
     assert response["statusCode"] == 201

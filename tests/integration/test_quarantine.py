@@ -70,10 +70,10 @@ def test_the_quarantine_view_lists_each_held_lead_with_its_reason_and_the_inbox_
     stack: StackTemplate, call: Call
 ) -> None:
     honeypot = put_quarantined_lead(stack, "honeypot")
-    replayed = put_quarantined_lead(stack, "altcha_replayed")
+    replayed = put_quarantined_lead(stack, "proof_of_work_replayed")
     held = _body(call("GET", "/staff/leads", query={"status": "quarantined"}))["items"]
     assert [(lead["id"], lead["quarantine_reason"]) for lead in held] == [
-        (replayed, "altcha_replayed"),
+        (replayed, "proof_of_work_replayed"),
         (honeypot, "honeypot"),
     ]
     assert _body(call("GET", "/staff/leads"))["items"] == []
@@ -102,7 +102,7 @@ def test_a_released_lead_becomes_new_and_staff_are_told_exactly_once(
     stack: StackTemplate, call: Call, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given a quarantined lead whose insert the notifier has passed over
-    lead_id = put_quarantined_lead(stack, "altcha_missing")
+    lead_id = put_quarantined_lead(stack, "proof_of_work_missing")
     notifier = load_handler(stack, "NotifierFunction", monkeypatch)
     assert invoke(notifier, notifier_event(stack)) == {"batchItemFailures": []}
     assert staff_emails() == []

@@ -42,8 +42,10 @@ def test_the_digest_gives_staff_the_count_only_with_a_link_to_the_quarantine(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     put_quarantined_lead(stack, "honeypot", name="Digest Patient One", message="Private words")
-    put_quarantined_lead(stack, "altcha_missing", name="Digest Patient Two")
-    put_quarantined_lead(stack, "altcha_invalid", age=timedelta(days=31))  # past quarantine's retention
+    put_quarantined_lead(stack, "proof_of_work_missing", name="Digest Patient Two")
+    put_quarantined_lead(
+        stack, "proof_of_work_invalid", age=timedelta(days=31)
+    )  # past quarantine's retention
     consultations = load_handler(stack, "ConsultationsFunction", monkeypatch)
     submit(consultations)  # an ordinary lead: not counted
     notifier = load_handler(stack, "NotifierFunction", monkeypatch)

@@ -19,7 +19,7 @@ from clinic.leads.record import ERASED_ATTRIBUTES, StoredLead
 from clinic_infra.template import StackTemplate
 from tests import faults
 from tests.helpers import http_event
-from tests.integration.conftest import Call, Hooks, invoke, load_handler, notifier_event
+from tests.integration.conftest import Call, Hooks, altcha_from, invoke, load_handler, notifier_event
 from tests.staff import StaffUser, add_staff_user, authorizer_context
 
 PATIENT = {
@@ -56,10 +56,10 @@ Submit = Callable[..., str]
 
 @pytest.fixture
 def submit(consultations: Any) -> Submit:
-    """A consultation request through the intake: the lead's id."""
+    """A consultation request through the intake, proof of work solved (a new lead): its id."""
 
     def send(**changes: Any) -> str:
-        body = json.dumps({**PATIENT, **changes})
+        body = json.dumps({**PATIENT, "altcha": altcha_from(consultations), **changes})
         event = http_event("POST", "/consultations", headers={"content-type": "application/json"}, body=body)
         response = invoke(consultations, event)
         assert response["statusCode"] == 201, response["body"]

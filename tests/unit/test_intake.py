@@ -133,7 +133,7 @@ def test_form_with_too_many_fields_is_400() -> None:
     ],
 )
 def test_honeypot_is_filled_when_website_has_text(fields: dict[str, object], spam: bool) -> None:
-    assert read_submission("application/json", json.dumps(fields), False).is_spam is spam
+    assert read_submission("application/json", json.dumps(fields), False).honeypot_filled is spam
 
 
 def test_form_source_sent_both_whole_and_in_parts_is_422_not_a_crash() -> None:

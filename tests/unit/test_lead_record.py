@@ -16,6 +16,7 @@ from clinic.leads.record import (
     Consent,
     LeadStatus,
     NotificationState,
+    QuarantineReason,
     StoredLead,
     format_time,
     new_reference,
@@ -138,6 +139,20 @@ def test_the_notification_states_a_lead_moves_through() -> None:
 
 
 # ---------------------------------------------------------------- the time format
+
+
+def test_a_quarantined_lead_keeps_its_reason_and_is_not_pending_until_released() -> None:
+    quarantined = NEW_LEAD.model_copy(
+        update={"status": LeadStatus.QUARANTINED, "quarantine_reason": QuarantineReason.HONEYPOT}
+    )
+    item = quarantined.to_item()
+    assert (item["status"], item["quarantine_reason"]) == ("quarantined", "honeypot")
+    assert NOTIFY_STATE not in item  # outside the PendingNotification index: the sweeper never finds it
+    assert StoredLead.from_item(item) == quarantined
+    # Released to new (the reason kept, for the record), it is pending like any new lead
+    released = quarantined.model_copy(update={"status": LeadStatus.NEW})
+    assert released.to_item()[NOTIFY_STATE] == "pending"
+    assert released.to_item()["quarantine_reason"] == "honeypot"
 
 
 def test_the_time_format_is_utc_to_the_millisecond_with_a_z() -> None:

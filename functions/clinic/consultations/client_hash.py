@@ -1,4 +1,5 @@
-"""The key of the client hash: a Secrets Manager secret, read when a request first needs it."""
+"""HMAC keys kept in Secrets Manager (the client hash's, the proof of work's), read when a
+request first needs one."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ SECRET_MAX_AGE_SECONDS = 3600
 RETRY_AFTER_SECONDS = 5
 
 
-class ClientHashKey:
-    """`key()` is the HMAC key for clients' addresses. Powertools keeps the secret in the
-    container for an hour (a rotated secret is picked up); a failed read is a 503, not a 500."""
+class SecretKey:
+    """`key()` is an HMAC key held in a secret. Powertools keeps the secret in the container for
+    an hour (a rotated secret is picked up); a failed read is a 503, not a 500."""
+
+    purpose = "secret"  # named in the warning when the secret cannot be read
 
     def __init__(self, secret_arn: str, secrets_client: SecretsManagerClient | None = None) -> None:
         self._secret_arn = secret_arn
@@ -37,6 +40,18 @@ class ClientHashKey:
         try:
             secret = self._provider().get(self._secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
         except parameters.exceptions.GetParameterError:
-            logger.warning("The client-hash secret could not be read")
+            logger.warning(f"The {self.purpose} secret could not be read")
             raise ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS) from None
         return str(secret).encode()
+
+
+class ClientHashKey(SecretKey):
+    """The HMAC key for clients' addresses and patients' contact hashes."""
+
+    purpose = "client-hash"
+
+
+class ChallengeKey(SecretKey):
+    """The HMAC key that signs proof-of-work challenges."""
+
+    purpose = "challenge"

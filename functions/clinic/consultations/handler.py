@@ -1,10 +1,12 @@
-"""POST /consultations: the site's consultation form, as JSON or as a plain HTML form post."""
+"""POST /consultations: the site's consultation form, as JSON or as a plain HTML form post;
+GET /consultations/challenge: the proof-of-work challenge the form's widget solves first."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
@@ -20,10 +22,16 @@ from clinic.common.errors import ApiError, RateLimited, ServiceUnavailable
 from clinic.common.http import JSON, documented_errors, error_response, install_error_handlers
 from clinic.common.observability import keep_sdk_logs_quiet
 from clinic.common.settings import EnvironmentSettings
-from clinic.consultations.client_hash import ClientHashKey
+from clinic.consultations.client_hash import ChallengeKey, ClientHashKey
 from clinic.consultations.intake import is_plain_form, read_submission
-from clinic.consultations.models import FIELD_MESSAGES, IDEMPOTENCY_KEY_PATTERN, ConsultationAccepted
+from clinic.consultations.models import (
+    FIELD_MESSAGES,
+    IDEMPOTENCY_KEY_PATTERN,
+    ConsultationAccepted,
+    ProofOfWorkChallenge,
+)
 from clinic.consultations.pages import PageDetails, problems_page
+from clinic.consultations.proof_of_work import ChallengeIssuer, ChallengePolicy
 from clinic.consultations.service import Accepted, ConsultationService, SubmissionPolicy
 from clinic.consultations.store import LeadStore
 
@@ -61,11 +69,28 @@ class ConsultationSettings(EnvironmentSettings):
     clinic_contact_line: str = Field(min_length=1)
     default_phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, le=7 * 86_400)
+    challenge_secret_arn: str = Field(min_length=1)
+    challenge_cost: int = Field(default=1000, ge=1, le=1_000_000)
+    challenge_max_number: int = Field(default=1000, ge=1, le=10_000_000)
+    challenge_expiry_seconds: int = Field(default=600, ge=10, le=3600)
+    quarantine_retention_days: int = Field(default=30, ge=1, le=365)
+    unsolved_form_posts: Literal["quarantine", "notify"] = "quarantine"
 
 
 @cache
 def settings() -> ConsultationSettings:
     return ConsultationSettings.from_environment()
+
+
+@cache
+def challenges() -> ChallengeIssuer:
+    config = settings()
+    policy = ChallengePolicy(
+        cost=config.challenge_cost,
+        max_number=config.challenge_max_number,
+        expiry_seconds=config.challenge_expiry_seconds,
+    )
+    return ChallengeIssuer(ChallengeKey(config.challenge_secret_arn), policy)
 
 
 @cache
@@ -78,9 +103,11 @@ def service() -> ConsultationService:
         consent_version=config.consent_version,
         idempotency_seconds=config.idempotency_ttl_seconds,
         default_phone_region=config.default_phone_region,
+        quarantine_retention_days=config.quarantine_retention_days,
+        notify_unsolved_form_posts=config.unsolved_form_posts == "notify",
     )
     store = LeadStore(config.leads_table, config.guard_table)
-    return ConsultationService(store, policy, ClientHashKey(config.client_hash_secret_arn))
+    return ConsultationService(store, policy, ClientHashKey(config.client_hash_secret_arn), challenges())
 
 
 IdempotencyKey = Annotated[
@@ -112,6 +139,22 @@ _RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 
+_CHALLENGE_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "A new signed challenge, as the `altcha` library makes it; never cached",
+        "content": {JSON: {"model": ProofOfWorkChallenge}},
+    },
+    **documented_errors(503),
+}
+
+
+@app.get("/consultations/challenge", responses=_CHALLENGE_RESPONSES)
+def create_challenge() -> Response[str]:
+    # Each form view gets its own challenge: a cached one would be a solution shared by all.
+    body = json.dumps(challenges().issue())
+    return Response(status_code=200, content_type=JSON, body=body, headers={"Cache-Control": "no-store"})
+
+
 @app.post("/consultations", responses=_RESPONSES)
 def create_consultation(idempotency_key: IdempotencyKey = None) -> Response[str]:
     event = app.current_event
@@ -140,15 +183,16 @@ def thank_you_location(accepted: Accepted) -> str:
 
 
 def _count_success(accepted: Accepted) -> None:
-    if accepted.dropped:
-        metrics.add_metric(name="LeadSpamDropped", unit=MetricUnit.Count, value=1)
-    elif accepted.replayed:
+    if accepted.replayed:
         logger.info("Repeated request answered with its first answer", extra={"lead_id": accepted.lead_id})
+        return
+    logger.append_keys(lead_id=accepted.lead_id)
+    if accepted.quarantine_reason:
+        logger.info("Lead quarantined", extra={"quarantine_reason": accepted.quarantine_reason.value})
     else:
-        logger.append_keys(lead_id=accepted.lead_id)
         metrics.add_metric(name="LeadCreated", unit=MetricUnit.Count, value=1)
         logger.info("Lead stored")
-        _count_kind(accepted)
+    _count_kind(accepted)
 
 
 def _count_kind(accepted: Accepted) -> None:
@@ -162,7 +206,7 @@ def _count_kind(accepted: Accepted) -> None:
             name="LeadQuarantined", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
         ) as metric:
             metric.add_dimension(name="service", value=metrics.service or "consultations")
-            metric.add_dimension(name="reason", value=accepted.quarantine_reason)
+            metric.add_dimension(name="reason", value=accepted.quarantine_reason.value)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -38,7 +38,7 @@ class Submission:
     from_form: bool
 
     @property
-    def is_spam(self) -> bool:
+    def honeypot_filled(self) -> bool:
         """The honeypot field, hidden from people, was filled in (with text, as a form fills it;
         any other type is a malformed request and gets the usual 422)."""
         value = self.fields.get(HONEYPOT_FIELD)

@@ -52,6 +52,7 @@ FIELD_MESSAGES = {
     "message": "Keep your message to 2000 characters or fewer.",
     "consent": "Please agree to be contacted so that we can reply to your request.",
     "website": "Leave this field empty.",
+    "altcha": "Reload the page and send the form again.",
     "idempotency-key": "Use 1 to 64 letters, digits, hyphens or underscores.",
 }
 SOURCE_MESSAGE = "This tracking value is not accepted."
@@ -120,6 +121,13 @@ class ConsultationRequest(BaseModel):
     # No length cap: any filled-in text is the honeypot's catch (the body is capped at 16 KiB).
     website: StrictStr | None = Field(
         default=None, description="Honeypot, hidden from people: leave it empty."
+    )
+    # No length cap either: whatever is not a solution is the proof of work's catch.
+    altcha: StrictStr | None = Field(
+        default=None,
+        description="The proof of work: the ALTCHA widget's base64 payload, a solution to a challenge "
+        "from GET /consultations/challenge. A request without a valid, unused one is received "
+        "(answered as usual) but quarantined for staff to review.",
     )
 
     @field_validator("name")
@@ -226,3 +234,26 @@ class ConsultationAccepted(BaseModel):
         examples=["K7M4-QX2P"],
     )
     status: Literal["received"] = "received"
+
+
+class ChallengeParameters(BaseModel):
+    """What the browser derives keys with (PBKDF2), and what it must find."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    algorithm: str = Field(examples=["PBKDF2/SHA-256"])
+    cost: int = Field(description="Iterations of the key derivation per counter tried.")
+    key_length: int = Field(alias="keyLength")
+    key_prefix: str = Field(alias="keyPrefix", description="Hex: the derived key that solves it starts so.")
+    key_signature: str = Field(alias="keySignature", description="HMAC of the solving key (the check).")
+    nonce: str
+    salt: str
+    expires_at: int = Field(alias="expiresAt", description="Epoch seconds: a solution sent later is expired.")
+
+
+class ProofOfWorkChallenge(BaseModel):
+    """A proof-of-work challenge (ALTCHA PoW v2): the widget finds the counter whose derived key
+    starts with `keyPrefix`, and sends challenge and solution, base64-encoded, as `altcha`."""
+
+    parameters: ChallengeParameters
+    signature: str = Field(description="HMAC of the parameters: a challenge this API issued.")

@@ -1,5 +1,9 @@
-"""Receiving a consultation request: validation, the honeypot, idempotency, rate limit and
-storage, exactly once."""
+"""Receiving a consultation request: validation, the spam tests (the honeypot, the proof of
+work), idempotency, rate limit and storage, exactly once.
+
+A valid request that fails a spam test is not dropped: it is stored as quarantined, with its
+reason and a short retention, and answered exactly as a success (a bot learns nothing, and a
+patient whose browser filled the hidden field is not lost: staff can release the lead)."""
 
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ from clinic.common.errors import FieldProblem, IdempotencyConflict, ServiceUnava
 from clinic.common.validation import field_problems
 from clinic.consultations.intake import Submission
 from clinic.consultations.models import FIELD_MESSAGES, ConsultationRequest, raw_contact_problems
-from clinic.consultations.store import IdempotencyRecord, LeadStore, RateWindow, WriteContended
-from clinic.leads.record import Consent, StoredLead, contact_hash, new_reference
+from clinic.consultations.proof_of_work import ChallengeIssuer, ProofOfWork
+from clinic.consultations.store import IdempotencyRecord, LeadStore, RateWindow, SolutionUsed, WriteContended
+from clinic.leads.record import Consent, LeadStatus, QuarantineReason, StoredLead, contact_hash, new_reference
 
 ATTEMPTS = 3
 
@@ -32,6 +37,8 @@ class SubmissionPolicy:
     consent_version: str
     idempotency_seconds: int
     default_phone_region: str = "US"  # for phone numbers given without a country code
+    quarantine_retention_days: int = 30  # how long a quarantined lead waits for staff
+    notify_unsolved_form_posts: bool = False  # a plain form post with no solution (no JavaScript)
 
 
 @dataclass(frozen=True)
@@ -39,9 +46,8 @@ class Accepted:
     lead_id: str
     reference: str | None  # None only for a repeat of a request stored before references existed
     replayed: bool = False  # a repeat, answered with the first request's lead
-    dropped: bool = False  # spam: answered as if stored, but nothing was
     repeat_of: str | None = None  # an earlier lead of the same email or phone (repeats.py)
-    quarantine_reason: str | None = None  # stored quarantined: the spam test it failed
+    quarantine_reason: QuarantineReason | None = None  # stored quarantined: staff are not told
 
 
 def new_lead_id(now: float | None = None) -> str:
@@ -76,7 +82,8 @@ def _form_order(problem: FieldProblem) -> int:
 
 def fingerprint(request: ConsultationRequest) -> str:
     """The same validated request gives the same fingerprint, however its JSON was spaced."""
-    return hashlib.sha256(request.model_dump_json(exclude={"website"}).encode()).hexdigest()
+    # Without the spam fields: a retry that solved a new challenge is still the same request.
+    return hashlib.sha256(request.model_dump_json(exclude={"website", "altcha"}).encode()).hexdigest()
 
 
 class ConsultationService:
@@ -85,31 +92,49 @@ class ConsultationService:
         store: LeadStore,
         policy: SubmissionPolicy,
         client_hash_key: Callable[[], bytes],  # a ClientHashKey in the function
+        challenges: ChallengeIssuer,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._policy = policy
         self._client_hash_key = client_hash_key
+        self._challenges = challenges
         self._clock = clock
 
     def receive(self, submission: Submission, *, idempotency_key: str | None, source_ip: str) -> Accepted:
         """Validate the submission and store it once; raise ValidationFailed, RateLimited,
         IdempotencyConflict or ServiceUnavailable."""
         request = validate_request(submission.fields, self._policy.default_phone_region)
-        if submission.is_spam:
-            # A valid request with the honeypot filled looks like success to the bot; nothing
-            # is stored or sent. (An invalid one got the 422 any sender would get.)
-            return Accepted(lead_id=new_lead_id(self._clock()), reference=new_reference(), dropped=True)
-        return self.submit(request, idempotency_key=idempotency_key, source_ip=source_ip)
+        spam_test = self._spam_test(submission, request)
+        return self.submit(request, idempotency_key=idempotency_key, source_ip=source_ip, spam_test=spam_test)
+
+    def _spam_test(self, submission: Submission, request: ConsultationRequest) -> ProofOfWork:
+        """The first spam test the (valid) submission fails, or its solution to record as used."""
+        if submission.honeypot_filled:
+            return ProofOfWork(failure=QuarantineReason.HONEYPOT)
+        proof = self._challenges.check(request.altcha)
+        if (
+            proof.failure is QuarantineReason.PROOF_OF_WORK_MISSING
+            and submission.from_form
+            and self._policy.notify_unsolved_form_posts
+        ):
+            return ProofOfWork()  # the clinic accepts forms sent without JavaScript
+        return proof
 
     def client_hash(self, source_ip: str) -> str:
         """A keyed hash of the client's address: stable for rate limits, never the address itself."""
         return hmac.new(self._client_hash_key(), source_ip.encode(), hashlib.sha256).hexdigest()
 
     def submit(
-        self, request: ConsultationRequest, *, idempotency_key: str | None, source_ip: str
+        self,
+        request: ConsultationRequest,
+        *,
+        idempotency_key: str | None,
+        source_ip: str,
+        spam_test: ProofOfWork,
     ) -> Accepted:
-        """Store the request once; raise RateLimited, IdempotencyConflict or ServiceUnavailable."""
+        """Store the request once (quarantined if it failed the spam test); raise RateLimited,
+        IdempotencyConflict or ServiceUnavailable."""
         request_print = fingerprint(request)
         key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest() if idempotency_key else None
         client_hash = self.client_hash(source_ip)
@@ -121,30 +146,45 @@ class ConsultationService:
                     if earlier.fingerprint != request_print:
                         raise IdempotencyConflict()
                     return Accepted(earlier.lead_id, earlier.reference, replayed=True)
-            lead = self._store.linked_to_earlier(self._lead(request, client_hash, now), now)
+            lead = self._store.linked_to_earlier(
+                self._lead(request, client_hash, now, spam_test.failure), now
+            )
             claim = None
             if key_hash:
                 expires = int(now) + self._policy.idempotency_seconds
                 claim = IdempotencyRecord(key_hash, request_print, lead.id, lead.reference, expires)
             rate = RateWindow(client_hash, self._policy.rate_limit, self._policy.rate_window_seconds, now)
             try:
-                self._store.create(lead, rate, claim)
+                self._store.create(lead, rate, claim, spam_test.claim)
             except WriteContended:
                 time.sleep(0.05 * (attempt + 1))
+                continue
+            except SolutionUsed:
+                spam_test = ProofOfWork(failure=QuarantineReason.PROOF_OF_WORK_REPLAYED)
                 continue
             return Accepted(
                 lead.id, lead.reference, repeat_of=lead.repeat_of, quarantine_reason=lead.quarantine_reason
             )
         raise ServiceUnavailable(retry_after=1)
 
-    def _lead(self, request: ConsultationRequest, client_hash: str, now: float) -> StoredLead:
+    def _lead(
+        self,
+        request: ConsultationRequest,
+        client_hash: str,
+        now: float,
+        quarantine_reason: QuarantineReason | None,
+    ) -> StoredLead:
         created = datetime.fromtimestamp(now, UTC)
         source = request.source.model_dump(exclude_none=True) if request.source else None
         key = self._client_hash_key()  # erasure by person finds the lead by these hashes
+        policy = self._policy
+        retention_days = policy.quarantine_retention_days if quarantine_reason else policy.retention_days
         return StoredLead(
             id=new_lead_id(now),
             created_at=created,
             reference=new_reference(),
+            status=LeadStatus.QUARANTINED if quarantine_reason else LeadStatus.NEW,
+            quarantine_reason=quarantine_reason,
             name=request.name,
             email=request.email,
             phone=request.phone,
@@ -157,5 +197,5 @@ class ConsultationService:
             client_hash=client_hash,
             email_hash=contact_hash(key, "email", request.email) if request.email else None,
             phone_hash=contact_hash(key, "phone", request.phone) if request.phone else None,
-            expires_at=int(now) + self._policy.retention_days * 86400,
+            expires_at=int(now) + retention_days * 86400,
         )

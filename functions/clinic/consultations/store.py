@@ -1,9 +1,11 @@
 """DynamoDB writes for a consultation request: one transaction, so nothing is half-written.
 
 The transaction counts the request against the client's rate-limit window, claims the
-Idempotency-Key (when one was sent), remembers the lead's contact hashes for repeat requests
-(repeats.py) and puts the lead, all or nothing. Rate-limit and
-idempotency records live in the guard table, so they never reach the leads stream.
+Idempotency-Key (when one was sent), records the proof-of-work solution as used (when it had
+one), remembers the lead's contact hashes for repeat requests (repeats.py) and puts the lead,
+all or nothing: a request refused for its rate does not use up its solution. Rate-limit,
+idempotency, solution and contact records live in the guard table, so they never reach the
+leads stream.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from clinic.common.aws import API_CLIENT_CONFIG, LazyClient
 from clinic.common.errors import RateLimited, ServiceUnavailable
 from clinic.consultations import repeats
+from clinic.consultations.proof_of_work import SolutionClaim
 from clinic.leads.record import KEY, StoredLead
 
 if TYPE_CHECKING:
@@ -73,6 +76,10 @@ class WriteContended(Exception):
     Reading again and retrying resolves it."""
 
 
+class SolutionUsed(Exception):
+    """The proof-of-work solution was already recorded as used: the request is a replay."""
+
+
 class LeadStore:
     def __init__(
         self, leads_table: str, guard_table: str, dynamodb_client: DynamoDBClient | None = None
@@ -113,12 +120,26 @@ class LeadStore:
             raise _unavailable("GetItem", error) from None
         return lead.model_copy(update={"repeat_of": earlier}) if earlier else lead
 
-    def create(self, lead: StoredLead, rate: RateWindow, idempotency: IdempotencyRecord | None) -> None:
-        """Store the lead, or raise RateLimited, WriteContended or ServiceUnavailable."""
+    def create(
+        self,
+        lead: StoredLead,
+        rate: RateWindow,
+        idempotency: IdempotencyRecord | None,
+        solution: SolutionClaim | None = None,
+    ) -> None:
+        """Store the lead, or raise RateLimited, WriteContended, SolutionUsed or ServiceUnavailable."""
+        parts = ["rate"]
         items: list[TransactWriteItemTypeDef] = [self._count_request(rate)]
         if idempotency:
+            parts.append("key")
             items.append(self._claim_key(idempotency, int(rate.now)))
-        items += repeats.remember_contacts(self._guard_table, lead)  # before the lead: it stays last
+        if solution:
+            parts.append("solution")
+            items.append(self._use_solution(solution, int(rate.now)))
+        contacts = repeats.remember_contacts(self._guard_table, lead)  # before the lead: it stays last
+        parts += ["contact"] * len(contacts)
+        items += contacts
+        parts.append("lead")
         items.append(
             {
                 "Put": {
@@ -134,7 +155,7 @@ class LeadStore:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise _unavailable("TransactWriteItems", error) from None
-            self._explain_cancellation(error, rate, has_key=idempotency is not None)
+            self._explain_cancellation(error, rate, parts)
         except BotoCoreError as error:
             raise _unavailable("TransactWriteItems", error) from None
 
@@ -169,22 +190,35 @@ class LeadStore:
             }
         }
 
-    def _explain_cancellation(self, error: ClientError, rate: RateWindow, *, has_key: bool) -> None:
-        reasons = [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
-        rate_reason, *rest = reasons or ["None"]
-        key_reason = rest[0] if has_key and rest else "None"
-        lead_reason = rest[-1] if rest else "None"
-        if key_reason in ("ConditionalCheckFailed", "TransactionConflict"):
+    def _use_solution(self, solution: SolutionClaim, now: int) -> TransactWriteItemTypeDef:
+        # Kept until its challenge expires (and a minute more, for clocks): after that the
+        # solution is refused as expired anyway.
+        return {
+            "Put": {
+                "TableName": self._guard_table,
+                "Item": _item({"pk": f"pow#{solution.solution_id}", "expires_at": solution.expires_at + 60}),
+                "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
+                "ExpressionAttributeValues": _item({":now": now}),
+            }
+        }
+
+    def _explain_cancellation(self, error: ClientError, rate: RateWindow, parts: list[str]) -> None:
+        codes = [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+        reasons = dict(zip(parts, codes, strict=False))
+        if reasons.get("key") in ("ConditionalCheckFailed", "TransactionConflict"):
             raise WriteContended()
-        if rate_reason == "ConditionalCheckFailed":
+        if reasons.get("rate") == "ConditionalCheckFailed":
             raise RateLimited(retry_after=rate.retry_after)
+        if reasons.get("solution") == "ConditionalCheckFailed":
+            raise SolutionUsed()
+        lead_reason = reasons.get("lead", "None")
         if lead_reason == "ConditionalCheckFailed":
             # The id is new to this request, so the lead is there because our own write landed
             # and botocore retried after losing the answer. (DynamoDB itself answers such a
             # retry as a success, by its ClientRequestToken; emulators and a token older than
             # ten minutes do not, and land here.)
             return
-        if "TransactionConflict" in reasons:
+        if "TransactionConflict" in codes:
             raise WriteContended()
         raise _unavailable("TransactWriteItems", error)
 

@@ -19,6 +19,10 @@ sent:
   each step it sends as `notification_<step>_at`;
 - NOTIFIED: `notified_at` is set, and `notify_state` and the claim are removed, so the lead
   leaves the index.
+
+A quarantined lead (status "quarantined", with its `quarantine_reason`) is stored without
+`notify_state`: it is not pending, and the notifier refuses to claim it. Releasing it (status
+"new" and `notify_state` "pending") puts it in the index, where the sweeper finds it.
 """
 
 from __future__ import annotations
@@ -94,6 +98,17 @@ class LeadStatus(StrEnum):
     SPAM = "spam"
     QUARANTINED = "quarantined"
     ERASED = "erased"
+
+
+class QuarantineReason(StrEnum):
+    """Why a valid request was quarantined (stored, answered as a success, not notified): the
+    spam test it failed. The first that applies, in this order."""
+
+    HONEYPOT = "honeypot"  # the field hidden from people was filled in
+    PROOF_OF_WORK_MISSING = "proof_of_work_missing"  # no `altcha` (a script; a form without JavaScript)
+    PROOF_OF_WORK_INVALID = "proof_of_work_invalid"  # not a solution to a challenge this API signed
+    PROOF_OF_WORK_EXPIRED = "proof_of_work_expired"  # the challenge's expiry had passed
+    PROOF_OF_WORK_REPLAYED = "proof_of_work_replayed"  # a solution already used by another request
 
 
 OPEN_STATUSES = frozenset({LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.SCHEDULED})
@@ -262,6 +277,7 @@ class StoredLead(BaseModel):
     created_at: StoredTime
     reference: str | None = Field(default=None, pattern=_REFERENCE.pattern)  # None: stored before references
     status: LeadStatus = LeadStatus.NEW
+    quarantine_reason: QuarantineReason | None = None  # why it was quarantined (kept after a release)
     name: str
     email: str | None = None
     phone: str | None = None  # E.164
@@ -274,7 +290,6 @@ class StoredLead(BaseModel):
     client_hash: str | None = None  # a keyed hash of the client's address, never the address
     email_hash: str | None = None  # contact_hash of the email, for erasure by person
     phone_hash: str | None = None  # contact_hash of the phone number
-    quarantine_reason: str | None = None  # set when intake quarantined it (status quarantined)
     repeat_of: str | None = None  # an earlier lead of the same email or phone, within 7 days
     history: list[StatusChange] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
@@ -319,6 +334,7 @@ class StoredLead(BaseModel):
             CREATED_AT: format_time(self.created_at),
             REFERENCE: self.reference,
             "status": self.status.value,
+            QUARANTINE_REASON: self.quarantine_reason.value if self.quarantine_reason else None,
             "name": self.name,
             "email": self.email,
             "phone": self.phone,
@@ -333,9 +349,7 @@ class StoredLead(BaseModel):
             "client_hash": self.client_hash,
             EMAIL_HASH: self.email_hash,
             PHONE_HASH: self.phone_hash,
-            QUARANTINE_REASON: self.quarantine_reason,
             REPEAT_OF: self.repeat_of,
-            "reference": self.reference,
             HISTORY: [stored_entry(change) for change in self.history] or None,
             NOTES: [stored_entry(note) for note in self.notes] or None,
             ASSIGNEE: self.assignee,

@@ -8,7 +8,8 @@ with the limit it deploys with. Of all requests, `repeat_share` are exact repeat
 earlier one with its Idempotency-Key (half at the same moment as it, a double click; half
 after its answer, a retry) and `conflict_share` reuse a key with another body. An attempt
 the gateway answers 500 (a throttled or failed function) is sent again with the same key and
-body, as a patient clicks again.
+body, as a patient clicks again. Every new request carries a solved proof-of-work challenge,
+as from the site's widget (solved before the clock starts), so that it reaches staff.
 
 Then it waits, bounded, for the notifier, and checks what the clinic would notice: every new
 request stored once under the id it was answered with, every repeat answered with that id,
@@ -30,7 +31,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from clinic_infra import proof_of_work
 from clinic_infra.local.options import ROOT
 from clinic_infra.local.stack import DevConfig, LocalStack
 
@@ -144,8 +146,8 @@ def client_address(index: int) -> str:
     return f"127.42.{index // 250}.{index % 250 + 1}"
 
 
-def _body(email: str, number: int, message: str) -> bytes:
-    fields = {
+def _body(email: str, number: int, message: str, altcha: str | None = None) -> bytes:
+    fields: dict[str, Any] = {
         "name": f"Load Patient {number}",
         "email": email,
         "preferred_contact": "email",
@@ -154,11 +156,14 @@ def _body(email: str, number: int, message: str) -> bytes:
         "message": message,
         "consent": True,
     }
+    if altcha:
+        fields["altcha"] = altcha
     return json.dumps(fields).encode()
 
 
-def plan_visits(plan: LoadPlan, run: str) -> list[Visit]:
-    """The requests to send, in a seeded random order."""
+def plan_visits(plan: LoadPlan, run: str, solutions: Sequence[str] = ()) -> list[Visit]:
+    """The requests to send, in a seeded random order; each new request carries the next of
+    `solutions` (proof of work) while there are any."""
     repeats = round(plan.requests * plan.repeat_share)
     conflicts = round(plan.requests * plan.conflict_share)
     new = plan.requests - repeats - conflicts
@@ -172,16 +177,17 @@ def plan_visits(plan: LoadPlan, run: str) -> list[Visit]:
     visits = []
     for number in numbers:
         email = f"load-{run}-{number}@example.org"
+        altcha = solutions[number] if number < len(solutions) else None
         visits.append(
             Visit(
                 number=number,
                 address=client_address(number // plan.per_address),
                 key=f"load-{run}-{number}",
                 email=email,
-                body=_body(email, number, f"Load test visit {number}."),
+                body=_body(email, number, f"Load test visit {number}.", altcha),
                 double_click=number in double_clicks,
                 retry=number in repeated and number not in double_clicks,
-                other_body=_body(email, number, "Another message.") if number in conflicted else None,
+                other_body=_body(email, number, "Another message.", altcha) if number in conflicted else None,
             )
         )
     rng.shuffle(visits)
@@ -308,9 +314,21 @@ def _settle(stack: LocalStack, seconds: float) -> float:
     return time.monotonic() - started
 
 
+def _solutions(api_url: str, count: int, workers: int) -> list[str]:
+    """`count` solved challenges from the API, as patients' browsers solve them while they type
+    (so before the clock starts: the load is the API's, not the solving). Fetched one at a
+    time, so that no fetch meets the function's concurrency ceiling."""
+    with httpx.Client(base_url=api_url, timeout=30) as client:
+        challenges = [client.get("/consultations/challenge").json() for _ in range(count)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="solve") as pool:
+        return list(pool.map(proof_of_work.solve, challenges))
+
+
 def run_load(stack: LocalStack, plan: LoadPlan) -> LoadReport:
     """Send the plan's requests through the stack's gateway and check every invariant."""
-    visits = plan_visits(plan, uuid.uuid4().hex[:8])
+    repeats = round(plan.requests * plan.repeat_share) + round(plan.requests * plan.conflict_share)
+    solutions = _solutions(stack.api_url, plan.requests - repeats, plan.clients)
+    visits = plan_visits(plan, uuid.uuid4().hex[:8], solutions)
     sender = _Sender(stack.api_url, plan)
     started = time.monotonic()
     deadline = started + plan.deadline_seconds

@@ -21,11 +21,10 @@ const STATUSES = {
 // Why intake held a request back (the spam test it failed); an unknown reason shows as sent.
 const QUARANTINE_REASONS = {
   honeypot: "A field hidden from people was filled in (a common sign of a bot).",
-  altcha_missing: "It came without the form's proof-of-work check.",
-  altcha_invalid: "The form's proof-of-work check was not valid.",
-  altcha_expired: "The form's proof-of-work check had expired.",
-  altcha_replayed: "The form's proof-of-work check had been used before.",
-  no_javascript: "It was sent without JavaScript, so the proof-of-work check could not run.",
+  proof_of_work_missing: "It came without the form's proof-of-work check (a script, or a browser without JavaScript).",
+  proof_of_work_invalid: "The form's proof-of-work check was not valid.",
+  proof_of_work_expired: "The form's proof-of-work check had expired.",
+  proof_of_work_replayed: "The form's proof-of-work check had been used before.",
 };
 const quarantineReason = (reason) => QUARANTINE_REASONS[reason] || `Spam test failed: ${reason || "unknown"}.`;
 const CONTACT = { email: "Email", phone: "Phone call", text: "Text message" };
