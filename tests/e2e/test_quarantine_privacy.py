@@ -19,7 +19,7 @@ from boto3.dynamodb.types import TypeSerializer
 from clinic.consultations.service import new_lead_id
 from clinic.leads.record import LeadSource, LeadStatus, StoredLead, contact_hash, new_reference
 from clinic_infra.local.stack import LocalStack
-from tests.e2e.test_staff_gateway import _sign_in
+from tests.staff import sign_in
 
 CANARIES = {
     "name": "Qvkcanary Held",
@@ -90,7 +90,7 @@ def traced(local_stack: LocalStack) -> dict[str, Any]:
     assert local_stack.config.log_file is not None
     held, waiting = _hold(local_stack), _hold(local_stack)
     time.sleep(3)  # the stream delivers both inserts; the notifier holds them
-    token = _sign_in(local_stack, "admin@clinic.test")["access"]
+    token = sign_in(local_stack, "admin@clinic.test")["access"]
     status, page = _call(local_stack, "GET", "/staff/leads?status=quarantined", token)
     assert status == 200
     assert {lead["id"] for lead in page["items"]} >= {held.id, waiting.id}
