@@ -26,6 +26,17 @@ if TYPE_CHECKING:
 PASSWORD = "Correct-horse-battery-9!"  # meets the pool's policy  # noqa: S105
 
 
+def fresh_code(secret: str) -> str:
+    """The authenticator's code with time left to use it: moto's Cognito accepts only the current
+    30-second window (AWS allows some drift), so a code read in a window's last seconds could
+    expire before it arrives."""
+    import time
+
+    while 30 - time.time() % 30 < 5:
+        time.sleep(0.5)
+    return totp_code(secret)
+
+
 @dataclass(frozen=True)
 class StaffUser:
     username: str
@@ -83,7 +94,7 @@ def sign_in(stack: LocalStack, username: str) -> dict[str, str]:
         ClientId=client,
         ChallengeName="SOFTWARE_TOKEN_MFA",
         Session=challenge["Session"],
-        ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": totp_code(account.totp_secret)},
+        ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": fresh_code(account.totp_secret)},
     )["AuthenticationResult"]
     return {"access": tokens["AccessToken"], "id": tokens["IdToken"]}
 

@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from clinic_infra.local.stack import LocalStack
-from clinic_infra.staff_users import totp_code
 from tests.e2e.page_problems import PageProblems
 from tests.helpers import altcha_from_api
+from tests.staff import fresh_code
 
 ADMIN = "admin@clinic.test"
 STAFF = "staff@clinic.test"
@@ -76,7 +76,7 @@ def _sign_in(page: Page, stack: LocalStack, username: str, code: str | None = No
     page.fill("#password", _password(stack, username))
     page.click("#password-form button[type=submit]")
     expect(page.locator("#totp-form")).to_be_visible()
-    page.fill("#totp-code", code or totp_code(_secret(stack, username)))
+    page.fill("#totp-code", code or fresh_code(_secret(stack, username)))
     page.click("#totp-form button[type=submit]")
 
 
@@ -94,7 +94,7 @@ def test_an_admin_works_a_lead_from_the_email_link_to_erasure(
     # A wrong authenticator code is refused; the right one signs in.
     _sign_in(page, local_stack, ADMIN, code="000000")
     expect(page.locator("#sign-in-error")).to_contain_text("That code did not match")
-    page.fill("#totp-code", totp_code(_secret(local_stack, ADMIN)))
+    page.fill("#totp-code", fresh_code(_secret(local_stack, ADMIN)))
     page.click("#totp-form button[type=submit]")
     expect(page.locator("#lead-title")).to_have_text(f"Console Patient · {lead['reference']}")
     expect(page.locator("#user-name")).to_have_text(ADMIN)
@@ -203,7 +203,7 @@ def test_a_new_staff_member_chooses_a_password_and_sets_up_an_authenticator_app(
     label = f"Clinic%20staff%3A{username.replace('@', '%40')}"
     expected = f"otpauth://totp/{label}?secret={secret}&issuer=Clinic%20staff"
     assert page.locator("#totp-link").get_attribute("href") == expected
-    page.fill("#setup-code", totp_code(secret))
+    page.fill("#setup-code", fresh_code(secret))
     page.click("#totp-setup-form button[type=submit]")
 
     expect(page.locator("#leads")).to_be_visible()

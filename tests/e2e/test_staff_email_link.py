@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from clinic_infra.local.stack import LocalStack
-from clinic_infra.staff_users import totp_code
 from tests.helpers import altcha_from_api
+from tests.staff import fresh_code
 
 PATIENT = {
     "name": "Linktest Whitlock",
@@ -102,7 +102,7 @@ def test_the_link_opens_that_lead_after_sign_in(
         page.fill("#username", account.username)
         page.fill("#password", account.password)
         page.click("#password-form button[type=submit]")
-        page.fill("#totp-code", totp_code(account.totp_secret))
+        page.fill("#totp-code", fresh_code(account.totp_secret))
         page.click("#totp-form button[type=submit]")
         # The console, signed in, shows the lead the link named: its patient and reference
         expect(page.locator("#lead-title")).to_have_text(f"{PATIENT['name']} · {lead['reference']}")

@@ -72,7 +72,7 @@ def test_the_service_validates_and_stores_through_the_key_it_is_given(
     service = _service(stack, ClientHashKey(stack.refs["ClientHashSecret"]))
     fields = {**VALID, "altcha": solved_altcha(CHALLENGES.issue)}
     accepted = service.receive(_json(fields), idempotency_key=None, source_ip="203.0.113.9")
-    assert accepted.quarantined is None
+    assert accepted.quarantine_reason is None
     assert [item["id"]["S"] for item in _leads(stack)] == [accepted.lead_id]
     assert _leads(stack)[0]["status"] == {"S": "new"}
     assert _leads(stack)[0]["phone"] == {"S": "+14155552671"}  # validated: E.164
@@ -93,7 +93,7 @@ def test_a_valid_request_with_the_honeypot_filled_is_answered_and_stored_quarant
     service = _service(stack, lambda: b"key")
     fields = {**VALID, "website": "http://spam.example", "altcha": solved_altcha(CHALLENGES.issue)}
     accepted = service.receive(_json(fields), idempotency_key=None, source_ip="203.0.113.9")
-    assert accepted.quarantined == "honeypot"  # the first test failed, though the work was done
+    assert accepted.quarantine_reason == "honeypot"  # the first test failed, though the work was done
     (item,) = _leads(stack)
     assert item["id"]["S"] == accepted.lead_id
     assert (item["status"]["S"], item["quarantine_reason"]["S"]) == ("quarantined", "honeypot")
@@ -110,13 +110,15 @@ def test_a_plain_form_post_without_a_solution_is_quarantined_or_not_as_the_polic
     quarantining = _service(stack, lambda: b"key")
     notifying = _service(stack, lambda: b"key", replace(POLICY, notify_unsolved_form_posts=True))
     submission = read_submission("application/x-www-form-urlencoded", form, False)
-    assert quarantining.receive(submission, idempotency_key=None, source_ip="203.0.113.9").quarantined == (
-        "proof_of_work_missing"
+    assert quarantining.receive(
+        submission, idempotency_key=None, source_ip="203.0.113.9"
+    ).quarantine_reason == ("proof_of_work_missing")
+    assert (
+        notifying.receive(submission, idempotency_key=None, source_ip="203.0.113.8").quarantine_reason is None
     )
-    assert notifying.receive(submission, idempotency_key=None, source_ip="203.0.113.8").quarantined is None
     # Only a form: a script's JSON without a solution is quarantined whatever the policy.
     script = notifying.receive(_json(VALID), idempotency_key=None, source_ip="203.0.113.7")
-    assert script.quarantined == "proof_of_work_missing"
+    assert script.quarantine_reason == "proof_of_work_missing"
 
 
 def test_an_invalid_request_is_refused_by_the_service_honeypot_or_not(
