@@ -10,10 +10,9 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationInfo, field_validator
 
+from clinic.common.contacts import e164_phone, normal_email
 from clinic.common.errors import FieldProblem
 from clinic.leads.record import ContactChannel, PreferredTime
 
@@ -147,9 +146,8 @@ class ConsultationRequest(BaseModel):
         if not value:
             return None
         try:
-            # SES sends only to ASCII local parts; an international domain is kept as punycode.
-            return validate_email(value, check_deliverability=False, allow_smtputf8=False).ascii_email
-        except EmailNotValidError:
+            return normal_email(value)
+        except ValueError:
             raise ValueError(FIELD_MESSAGES["email"]) from None
 
     @field_validator("phone")
@@ -157,14 +155,10 @@ class ConsultationRequest(BaseModel):
     def _phone_is_e164(cls, value: str | None, info: ValidationInfo) -> str | None:
         if not value:
             return None
-        region = (info.context or {}).get("default_phone_region", "US")
         try:
-            number = phonenumbers.parse(value, region)
-        except phonenumbers.NumberParseException:
+            return e164_phone(value, (info.context or {}).get("default_phone_region", "US"))
+        except ValueError:
             raise ValueError(FIELD_MESSAGES["phone"]) from None
-        if not phonenumbers.is_valid_number(number):
-            raise ValueError(FIELD_MESSAGES["phone"])
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     @field_validator("concerns")
     @classmethod

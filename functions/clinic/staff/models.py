@@ -6,8 +6,6 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -22,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from clinic.common.contacts import e164_phone, normal_email
 from clinic.leads.record import (
     TRANSITIONS,
     ContactChannel,
@@ -244,8 +243,8 @@ class ErasureRequest(BaseModel):
         if value is None:
             return None
         try:
-            return validate_email(value, check_deliverability=False, allow_smtputf8=False).ascii_email
-        except EmailNotValidError:
+            return normal_email(value)
+        except ValueError:
             raise ValueError("Enter a valid email address.") from None
 
     @field_validator("phone")
@@ -253,14 +252,10 @@ class ErasureRequest(BaseModel):
     def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        region = (info.context or {}).get("default_phone_region", "US")
         try:
-            number = phonenumbers.parse(value, region)
-        except phonenumbers.NumberParseException:
+            return e164_phone(value, (info.context or {}).get("default_phone_region", "US"))
+        except ValueError:
             raise ValueError("Enter a valid phone number, including the area code.") from None
-        if not phonenumbers.is_valid_number(number):
-            raise ValueError("Enter a valid phone number, including the area code.")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     @model_validator(mode="after")
     def _someone(self) -> ErasureRequest:
